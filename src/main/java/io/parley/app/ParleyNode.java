@@ -1,0 +1,62 @@
+package io.parley.app;
+
+import com.typesafe.config.Config;
+import io.parley.auth.TokenVerifier;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.ServerBinding;
+
+/** A running node: its actor system and HTTP binding. Main runs one; tests run several. */
+public final class ParleyNode implements AutoCloseable {
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+
+  private final ActorSystem<Void> system;
+  private final ServerBinding binding;
+  private final ParleySettings settings;
+
+  private ParleyNode(ActorSystem<Void> system, ServerBinding binding, ParleySettings settings) {
+    this.system = system;
+    this.binding = binding;
+    this.settings = settings;
+  }
+
+  /** Starts a node and waits until its HTTP port is bound. */
+  public static ParleyNode start(Config config) throws Exception {
+    ParleySettings settings = ParleySettings.load(config);
+    TokenVerifier verifier = TokenVerifier.create(settings.jwt());
+    CompletableFuture<ServerBinding> bound = new CompletableFuture<>();
+    ActorSystem<Void> system =
+        ActorSystem.create(Guardian.create(settings, verifier, bound), "parley", config);
+    try {
+      return new ParleyNode(
+          system, bound.get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS), settings);
+    } catch (Exception e) {
+      system.terminate();
+      throw e;
+    }
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  public int port() {
+    return binding.localAddress().getPort();
+  }
+
+  public ParleySettings settings() {
+    return settings;
+  }
+
+  /** Graceful shutdown, as on SIGTERM; returns once the node has stopped. */
+  @Override
+  public void close() throws Exception {
+    CoordinatedShutdown.get(system)
+        .runAll(CoordinatedShutdown.unknownReason())
+        .toCompletableFuture()
+        .get(2, TimeUnit.MINUTES);
+  }
+}

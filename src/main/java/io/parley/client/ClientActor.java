@@ -1,0 +1,258 @@
+package io.parley.client;
+
+import io.parley.protocol.ClientRequest;
+import io.parley.protocol.ErrorCode;
+import io.parley.protocol.RequestId;
+import io.parley.protocol.ServerFrames;
+import io.parley.protocol.User;
+import io.parley.room.Member;
+import io.parley.room.NodeFanout;
+import io.parley.room.RoomActor;
+import io.parley.ws.CloseCodes;
+import io.parley.ws.CloseReason;
+import io.parley.ws.Frames;
+import io.parley.ws.Outbox;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import java.util.function.LongSupplier;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.RecipientRef;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+
+/**
+ * One WebSocket connection. It receives the client's frames already decoded ({@link
+ * ClientRequest}, from {@link StreamBridge}), enforces the per-connection rules (rate limit, rooms
+ * cap, membership), and turns requests into room commands. It never sees the room's broadcasts:
+ * those go from the room through the node's {@link NodeFanout} straight to this connection's
+ * {@link Outbox}. It answers locally what needs no room (pong, errors, leaving a room one is not
+ * in) and closes the socket when the token expires, on abuse and on drain.
+ */
+public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
+
+  public sealed interface Command {}
+
+  /** The socket is open: its outbox, and how it will end. */
+  public record Attached(Outbox outbox, CompletionStage<CloseReason> closed) implements Command {}
+
+  /** From the stream's ActorSink: each frame is acknowledged before the next one comes. */
+  public record InboundStarted(ActorRef<Ack> ackTo) implements Command {}
+
+  public record Inbound(ActorRef<Ack> ackTo, ClientRequest request) implements Command {}
+
+  /** The incoming stream ended; {@link SocketClosed} follows with the reason. */
+  public enum InboundEnded implements Command { INSTANCE }
+
+  /** Close the socket with this code (drain: 1001). */
+  public record Close(int code, String reason) implements Command {}
+
+  public enum Ack { INSTANCE }
+
+  private record SocketClosed(CloseReason reason) implements Command {}
+
+  private enum TokenExpired implements Command { INSTANCE }
+
+  private enum AttachTimeout implements Command { INSTANCE }
+
+  /** What a connection is, fixed at the upgrade. {@code expiresAt} may be null. */
+  public record Connection(String id, User user, Instant expiresAt, String remote) {}
+
+  /** What every connection of a node shares. */
+  public record Node(
+      String name,
+      ActorRef<NodeFanout.Command> fanout,
+      Function<String, RecipientRef<RoomActor.Command>> rooms,
+      ClientSettings settings,
+      Duration attachTimeout,
+      LongSupplier nanoClock) {}
+
+  public static Behavior<Command> create(Connection connection, Node node) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      timers.startSingleTimer(AttachTimeout.INSTANCE, node.attachTimeout());
+      return awaitingSocket(ctx, timers, connection, node, null);
+    }));
+  }
+
+  /** Before the upgrade response has been materialized into a socket. */
+  private static Behavior<Command> awaitingSocket(
+      ActorContext<Command> ctx,
+      TimerScheduler<Command> timers,
+      Connection connection,
+      Node node,
+      Close closeOnAttach) {
+    return Behaviors.receive(Command.class)
+        .onMessage(Attached.class, attached -> {
+          timers.cancel(AttachTimeout.INSTANCE);
+          ClientActor actor = new ClientActor(ctx, timers, connection, node, attached);
+          return closeOnAttach == null ? actor : actor.onClose(closeOnAttach);
+        })
+        .onMessage(Close.class, close -> awaitingSocket(ctx, timers, connection, node, close))
+        .onMessageEquals(AttachTimeout.INSTANCE, () -> {
+          ctx.getLog().info("upgrade not completed user={} connection={}",
+              connection.user().id(), connection.id());
+          return Behaviors.stopped();
+        })
+        .build();
+  }
+
+  private final Connection connection;
+  private final Node node;
+  private final Outbox outbox;
+  private final Member member;
+  private final RateLimiter limiter;
+  private final Set<String> rooms = new HashSet<>();
+  private boolean closing;
+
+  private ClientActor(
+      ActorContext<Command> context,
+      TimerScheduler<Command> timers,
+      Connection connection,
+      Node node,
+      Attached attached) {
+    super(context);
+    this.connection = connection;
+    this.node = node;
+    this.outbox = attached.outbox();
+    this.member = new Member(connection.id(), connection.user(), context.getSelf(), node.fanout());
+    this.limiter = new RateLimiter(node.settings(), node.nanoClock());
+
+    node.fanout().tell(new NodeFanout.Register(connection.id(), outbox));
+    send(ServerFrames.connected(connection.id(), connection.user(), node.name()));
+    context.pipeToSelf(attached.closed(), (reason, error) -> new SocketClosed(
+        reason != null ? reason : new CloseReason(CloseCodes.ABNORMAL, String.valueOf(error), false)));
+    if (connection.expiresAt() != null) {
+      Duration left = Duration.between(Instant.now(), connection.expiresAt());
+      timers.startSingleTimer(TokenExpired.INSTANCE, left.isNegative() ? Duration.ZERO : left);
+    }
+    context.getLog().info("connected user={} connection={} remote={}",
+        connection.user().id(), connection.id(), connection.remote());
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Inbound.class, this::onInbound)
+        .onMessage(InboundStarted.class, started -> ack(started.ackTo()))
+        .onMessageEquals(InboundEnded.INSTANCE, () -> this)
+        .onMessage(Close.class, this::onClose)
+        .onMessageEquals(TokenExpired.INSTANCE, () -> closeSocket(CloseCodes.TOKEN_EXPIRED, "token expired"))
+        .onMessage(SocketClosed.class, this::onSocketClosed)
+        .onSignal(PostStop.class, signal -> onPostStop())
+        .build();
+  }
+
+  private Behavior<Command> onInbound(Inbound inbound) {
+    inbound.ackTo().tell(Ack.INSTANCE);
+    if (closing) return this;
+    ClientRequest request = inbound.request();
+    if (!limiter.tryAcquire()) return onRateLimited(request);
+
+    if (request instanceof ClientRequest.Invalid invalid) {
+      sendError(invalid.id(), invalid.room(), invalid.code(), invalid.message());
+    } else if (request instanceof ClientRequest.Ping ping) {
+      send(ServerFrames.pong(ping.id()));
+    } else if (request instanceof ClientRequest.JoinRoom join) {
+      join(join);
+    } else if (request instanceof ClientRequest.LeaveRoom leave) {
+      leave(leave);
+    } else if (!rooms.contains(request.room())) {
+      sendError(request.id(), request.room(), ErrorCode.NOT_IN_ROOM, "join the room first");
+    } else {
+      room(request.room()).tell(toRoomCommand(request));
+    }
+    return this;
+  }
+
+  private void join(ClientRequest.JoinRoom join) {
+    if (!rooms.contains(join.room())) {
+      if (rooms.size() >= node.settings().roomsPerConnection()) {
+        sendError(join.id(), join.room(), ErrorCode.TOO_MANY_ROOMS,
+            "at most " + node.settings().roomsPerConnection() + " rooms per connection");
+        return;
+      }
+      rooms.add(join.room());
+      node.fanout().tell(new NodeFanout.Subscribe(join.room(), connection.id()));
+    }
+    room(join.room()).tell(new RoomActor.Join(member, join.id()));
+  }
+
+  private void leave(ClientRequest.LeaveRoom leave) {
+    if (rooms.remove(leave.room())) {
+      node.fanout().tell(new NodeFanout.Unsubscribe(leave.room(), connection.id()));
+      room(leave.room()).tell(new RoomActor.Leave(member, leave.id()));
+    } else if (leave.id() != null) {
+      send(ServerFrames.ack(leave.id(), leave.room()));
+    }
+  }
+
+  private RoomActor.Command toRoomCommand(ClientRequest request) {
+    if (request instanceof ClientRequest.SendMessage message) {
+      return new RoomActor.Post(member, message.id(), message.content(), message.replyTo());
+    } else if (request instanceof ClientRequest.Typing typing) {
+      return new RoomActor.Typing(member, typing.typing());
+    } else if (request instanceof ClientRequest.OnlineUsers online) {
+      return new RoomActor.GetOnline(member, online.id());
+    }
+    throw new IllegalArgumentException("not a room request: " + request);
+  }
+
+  private Behavior<Command> onRateLimited(ClientRequest request) {
+    sendError(request.id(), request.room(), ErrorCode.RATE_LIMITED,
+        "more than " + node.settings().ratePerSecond() + " frames per second");
+    if (limiter.discardIsAbuse()) return closeSocket(CloseCodes.POLICY_VIOLATION, "rate limit abuse");
+    return this;
+  }
+
+  private Behavior<Command> onClose(Close close) {
+    return closeSocket(close.code(), close.reason());
+  }
+
+  private Behavior<Command> closeSocket(int code, String reason) {
+    if (!closing) {
+      closing = true;
+      outbox.close(code, reason);
+    }
+    return this;
+  }
+
+  private Behavior<Command> onSocketClosed(SocketClosed closed) {
+    CloseReason reason = closed.reason();
+    getContext().getLog().info(
+        "disconnected user={} connection={} code={} reason={} by={} rooms={} dropped={}",
+        connection.user().id(), connection.id(), reason.code(), reason.reason(),
+        reason.byServer() ? "server" : "client", rooms.size(), outbox.dropped());
+    return Behaviors.stopped();
+  }
+
+  private Behavior<Command> onPostStop() {
+    node.fanout().tell(new NodeFanout.Unregister(connection.id(), Set.copyOf(rooms)));
+    outbox.close(CloseCodes.INTERNAL_ERROR, "internal error"); // no-op unless we failed first
+    return this;
+  }
+
+  private Behavior<Command> ack(ActorRef<Ack> ackTo) {
+    ackTo.tell(Ack.INSTANCE);
+    return this;
+  }
+
+  private RecipientRef<RoomActor.Command> room(String roomId) {
+    return node.rooms().apply(roomId);
+  }
+
+  private void sendError(RequestId id, String room, ErrorCode code, String message) {
+    send(ServerFrames.error(id, room, code, message));
+  }
+
+  private void send(byte[] frame) {
+    outbox.send(Frames.text(frame));
+  }
+}

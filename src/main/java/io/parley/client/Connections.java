@@ -1,0 +1,151 @@
+package io.parley.client;
+
+import io.parley.protocol.User;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+
+/**
+ * The node's connections: admits upgrades (or refuses them while draining or at the connection
+ * limit), spawns one {@link ClientActor} per socket as its child, counts connections and distinct
+ * users, and closes them all on drain.
+ */
+public final class Connections extends AbstractBehavior<Connections.Command> {
+
+  public sealed interface Command {}
+
+  /** Whether an upgrade would be admitted now; asked before any other check of a request. */
+  public record CheckAdmission(ActorRef<Admission> replyTo) implements Command {}
+
+  public record Admission(boolean draining, boolean full) {
+    public boolean admits() {
+      return !draining && !full;
+    }
+  }
+
+  /** Spawns the ClientActor for an authenticated upgrade; the reply is empty when refused. */
+  public record Open(User user, Instant expiresAt, String remote, ActorRef<Opened> replyTo)
+      implements Command {}
+
+  /** {@code client} is null when the upgrade is refused (draining or full). */
+  public record Opened(String connectionId, ActorRef<ClientActor.Command> client) {}
+
+  public record GetCounts(ActorRef<Counts> replyTo) implements Command {}
+
+  /** Distinct users and open connections of this node. */
+  public record Counts(int users, int connections) {}
+
+  /** Refuse new upgrades from now on (503, readiness down). */
+  public record StopAdmitting(ActorRef<Done> replyTo) implements Command {}
+
+  /** Close every connection with this code; replies once they have all stopped. */
+  public record CloseAll(int code, String reason, ActorRef<Done> replyTo) implements Command {}
+
+  private record ClientStopped(String connectionId) implements Command {}
+
+  public static Behavior<Command> create(ClientActor.Node node) {
+    return Behaviors.setup(ctx -> new Connections(ctx, node));
+  }
+
+  private final ClientActor.Node node;
+  private final Map<String, ActorRef<ClientActor.Command>> clients = new HashMap<>();
+  private final Map<String, User> users = new HashMap<>();
+  private final Map<String, Integer> connectionsPerUser = new HashMap<>();
+  private final Set<ActorRef<Done>> waitingForClose = new HashSet<>();
+  private boolean admitting = true;
+
+  private Connections(ActorContext<Command> context, ClientActor.Node node) {
+    super(context);
+    this.node = node;
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(CheckAdmission.class, this::onCheckAdmission)
+        .onMessage(Open.class, this::onOpen)
+        .onMessage(ClientStopped.class, this::onClientStopped)
+        .onMessage(GetCounts.class, this::onGetCounts)
+        .onMessage(StopAdmitting.class, this::onStopAdmitting)
+        .onMessage(CloseAll.class, this::onCloseAll)
+        .build();
+  }
+
+  private Admission admission() {
+    return new Admission(!admitting, clients.size() >= node.settings().maxConnections());
+  }
+
+  private Behavior<Command> onCheckAdmission(CheckAdmission check) {
+    check.replyTo().tell(admission());
+    return this;
+  }
+
+  private Behavior<Command> onOpen(Open open) {
+    if (!admission().admits()) {
+      open.replyTo().tell(new Opened(null, null));
+      return this;
+    }
+    String id = newConnectionId();
+    ClientActor.Connection connection =
+        new ClientActor.Connection(id, open.user(), open.expiresAt(), open.remote());
+    ActorRef<ClientActor.Command> client =
+        getContext().spawn(ClientActor.create(connection, node), "client-" + id);
+    getContext().watchWith(client, new ClientStopped(id));
+    clients.put(id, client);
+    users.put(id, open.user());
+    connectionsPerUser.merge(open.user().id(), 1, Integer::sum);
+    open.replyTo().tell(new Opened(id, client));
+    return this;
+  }
+
+  private Behavior<Command> onClientStopped(ClientStopped stopped) {
+    clients.remove(stopped.connectionId());
+    User user = users.remove(stopped.connectionId());
+    if (user != null && connectionsPerUser.merge(user.id(), -1, Integer::sum) == 0) {
+      connectionsPerUser.remove(user.id());
+    }
+    replyIfAllClosed();
+    return this;
+  }
+
+  private Behavior<Command> onGetCounts(GetCounts get) {
+    get.replyTo().tell(new Counts(connectionsPerUser.size(), clients.size()));
+    return this;
+  }
+
+  private Behavior<Command> onStopAdmitting(StopAdmitting stop) {
+    admitting = false;
+    stop.replyTo().tell(Done.getInstance());
+    return this;
+  }
+
+  private Behavior<Command> onCloseAll(CloseAll closeAll) {
+    admitting = false;
+    ClientActor.Close close = new ClientActor.Close(closeAll.code(), closeAll.reason());
+    for (ActorRef<ClientActor.Command> client : clients.values()) client.tell(close);
+    waitingForClose.add(closeAll.replyTo());
+    replyIfAllClosed();
+    return this;
+  }
+
+  private void replyIfAllClosed() {
+    if (clients.isEmpty() && !waitingForClose.isEmpty()) {
+      waitingForClose.forEach(replyTo -> replyTo.tell(Done.getInstance()));
+      waitingForClose.clear();
+    }
+  }
+
+  private static String newConnectionId() {
+    return Long.toHexString(ThreadLocalRandom.current().nextLong() | Long.MIN_VALUE);
+  }
+}

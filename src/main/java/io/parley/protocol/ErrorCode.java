@@ -1,0 +1,14 @@
+package io.parley.protocol;
+
+/** The {@code payload.code} values of {@code error} frames (PROTOCOL.md, "Error codes"). */
+public enum ErrorCode {
+  INVALID_FORMAT,
+  UNKNOWN_TYPE,
+  INVALID_PAYLOAD,
+  MISSING_ROOM,
+  INVALID_ROOM,
+  NOT_IN_ROOM,
+  TOO_MANY_ROOMS,
+  RATE_LIMITED,
+  INTERNAL
+}

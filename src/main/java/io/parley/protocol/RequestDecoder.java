@@ -1,0 +1,137 @@
+package io.parley.protocol;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.parley.protocol.ClientRequest.Invalid;
+import java.util.function.Function;
+
+/**
+ * Decodes one client text frame into a {@link ClientRequest}; never throws. Invalid frames become
+ * {@link Invalid} carrying the error code PROTOCOL.md assigns and whatever id/room was readable.
+ */
+public final class RequestDecoder {
+  static final int MAX_ID_LENGTH = 128;
+  private static final int MAX_NESTING = 32;
+
+  private static final ObjectMapper MAPPER =
+      new ObjectMapper(
+          JsonFactory.builder()
+              .streamReadConstraints(
+                  StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING).build())
+              .build());
+
+  private RequestDecoder() {}
+
+  public static ClientRequest decode(String text) {
+    JsonNode root;
+    try {
+      root = MAPPER.readTree(text);
+    } catch (JsonProcessingException | RuntimeException e) {
+      return invalid(null, null, ErrorCode.INVALID_FORMAT, "frame is not valid JSON");
+    }
+    if (!(root instanceof ObjectNode frame)) {
+      return invalid(null, null, ErrorCode.INVALID_FORMAT, "frame must be a JSON object");
+    }
+
+    JsonNode idNode = frame.get("id");
+    boolean hasId = idNode != null && !idNode.isNull();
+    if (hasId && !(idNode.isTextual() && idNode.textValue().length() <= MAX_ID_LENGTH
+        || idNode.isIntegralNumber() && idNode.canConvertToLong())) {
+      return invalid(null, null, ErrorCode.INVALID_FORMAT,
+          "id must be a string of at most " + MAX_ID_LENGTH + " characters or an integer");
+    }
+    RequestId id = hasId ? new RequestId(idNode.toString()) : null;
+
+    JsonNode typeNode = frame.get("type");
+    if (typeNode == null || !typeNode.isTextual() || typeNode.textValue().isEmpty()) {
+      return invalid(id, null, ErrorCode.INVALID_FORMAT, "type is required");
+    }
+    String type = typeNode.textValue();
+
+    JsonNode roomNode = frame.get("room");
+    if (roomNode != null && !roomNode.isNull() && !roomNode.isTextual()) {
+      return invalid(id, null, ErrorCode.INVALID_ROOM, "room must be a string");
+    }
+    String room = roomNode == null || roomNode.isNull() || roomNode.textValue().isEmpty()
+        ? null : roomNode.textValue();
+
+    JsonNode payloadNode = frame.get("payload");
+    if (payloadNode != null && !payloadNode.isNull() && !payloadNode.isObject()) {
+      return invalid(id, room, ErrorCode.INVALID_PAYLOAD, "payload must be a JSON object");
+    }
+    ObjectNode payload = payloadNode instanceof ObjectNode p ? p : null;
+
+    return switch (type) {
+      case "join_room" -> payloadRoom(id, payload, true);
+      case "leave_room" -> payloadRoom(id, payload, false);
+      case "send_message" -> sendMessage(id, room, payload);
+      case "typing" -> roomScoped(id, room, payload, r -> new ClientRequest.Typing(id, r, true));
+      case "stop_typing" ->
+          roomScoped(id, room, payload, r -> new ClientRequest.Typing(id, r, false));
+      case "online_users" ->
+          roomScoped(id, room, payload, r -> new ClientRequest.OnlineUsers(id, r));
+      case "ping" -> new ClientRequest.Ping(id);
+      default -> invalid(id, room, ErrorCode.UNKNOWN_TYPE, "unknown type '" + clip(type) + "'");
+    };
+  }
+
+  /** join_room and leave_room name their room in {@code payload.room_id}. */
+  private static ClientRequest payloadRoom(RequestId id, ObjectNode payload, boolean join) {
+    JsonNode roomId = payload == null ? null : payload.get("room_id");
+    if (roomId == null || !roomId.isTextual() || roomId.textValue().isEmpty()) {
+      return invalid(id, null, ErrorCode.INVALID_PAYLOAD, "payload.room_id is required");
+    }
+    String room = roomId.textValue();
+    if (!RoomIds.isValid(room)) return invalidRoom(id, room);
+    return join ? new ClientRequest.JoinRoom(id, room) : new ClientRequest.LeaveRoom(id, room);
+  }
+
+  private static ClientRequest sendMessage(RequestId id, String room, ObjectNode payload) {
+    return roomScoped(id, room, payload, target -> message(id, target, payload));
+  }
+
+  private static ClientRequest message(RequestId id, String target, ObjectNode payload) {
+    JsonNode content = payload == null ? null : payload.get("content");
+    if (content == null || !content.isTextual() || content.textValue().isEmpty()) {
+      return invalid(id, target, ErrorCode.INVALID_PAYLOAD,
+          "payload.content must be a non-empty string");
+    }
+    JsonNode replyTo = payload.get("reply_to");
+    if (replyTo != null && !replyTo.isNull() && !replyTo.isTextual()) {
+      return invalid(id, target, ErrorCode.INVALID_PAYLOAD, "payload.reply_to must be a string");
+    }
+    return new ClientRequest.SendMessage(id, target, content.textValue(),
+        replyTo == null || replyTo.isNull() ? null : replyTo.textValue());
+  }
+
+  /** Room-scoped requests name their room in {@code room}, else in {@code payload.room_id}. */
+  private static ClientRequest roomScoped(
+      RequestId id, String room, ObjectNode payload, Function<String, ClientRequest> request) {
+    String target = room;
+    if (target == null && payload != null) {
+      JsonNode roomId = payload.get("room_id");
+      if (roomId != null && roomId.isTextual() && !roomId.textValue().isEmpty()) {
+        target = roomId.textValue();
+      }
+    }
+    if (target == null) return invalid(id, null, ErrorCode.MISSING_ROOM, "room is required");
+    return RoomIds.isValid(target) ? request.apply(target) : invalidRoom(id, target);
+  }
+
+  private static ClientRequest invalidRoom(RequestId id, String room) {
+    return invalid(id, clip(room), ErrorCode.INVALID_ROOM,
+        "room ids are 1-64 characters of A-Z a-z 0-9 _ . : -");
+  }
+
+  private static Invalid invalid(RequestId id, String room, ErrorCode code, String message) {
+    return new Invalid(id, room, code, message);
+  }
+
+  private static String clip(String s) {
+    return s.length() <= RoomIds.MAX_LENGTH ? s : s.substring(0, RoomIds.MAX_LENGTH) + "…";
+  }
+}

@@ -1,0 +1,133 @@
+package io.parley.protocol;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Collection;
+
+/**
+ * Renders server frames (PROTOCOL.md, "Server → client") to UTF-8 JSON. A broadcast is rendered
+ * once, by its room, and the same bytes go to every recipient.
+ */
+public final class ServerFrames {
+  private static final JsonFactory JSON = new JsonFactory();
+
+  private ServerFrames() {}
+
+  public static byte[] connected(String connectionId, User user, String node) {
+    return frame("connected", null, null, g -> {
+      g.writeObjectFieldStart("payload");
+      g.writeStringField("connection_id", connectionId);
+      g.writeFieldName("user");
+      writeUser(g, user);
+      g.writeStringField("node", node);
+      g.writeEndObject();
+    });
+  }
+
+  public static byte[] newMessage(
+      String room, String messageId, long seq, User sender, String content, String replyTo) {
+    return frame("new_message", room, null, g -> {
+      g.writeStringField("id", messageId);
+      g.writeNumberField("seq", seq);
+      g.writeFieldName("sender");
+      writeUser(g, sender);
+      g.writeObjectFieldStart("payload");
+      g.writeStringField("content", content);
+      if (replyTo != null) g.writeStringField("reply_to", replyTo);
+      g.writeEndObject();
+    });
+  }
+
+  /** {@code user_joined} or {@code user_left}: both sender and payload carry the user. */
+  public static byte[] presence(boolean joined, String room, User user) {
+    return frame(joined ? "user_joined" : "user_left", room, null, g -> {
+      g.writeFieldName("sender");
+      writeUser(g, user);
+      g.writeFieldName("payload");
+      writeUser(g, user);
+    });
+  }
+
+  public static byte[] userTyping(String room, User user, boolean typing) {
+    return frame("user_typing", room, null, g -> {
+      g.writeFieldName("sender");
+      writeUser(g, user);
+      g.writeObjectFieldStart("payload");
+      g.writeStringField("room_id", room);
+      g.writeBooleanField("typing", typing);
+      g.writeEndObject();
+    });
+  }
+
+  /** {@code room_info} (reply to join_room) or {@code online_users}: distinct users of a room. */
+  public static byte[] users(boolean roomInfo, String room, RequestId id, Collection<User> users) {
+    return frame(roomInfo ? "room_info" : "online_users", room, id, g -> {
+      g.writeObjectFieldStart("payload");
+      g.writeStringField("room_id", room);
+      g.writeArrayFieldStart("users");
+      for (User user : users) writeUser(g, user);
+      g.writeEndArray();
+      g.writeNumberField("count", users.size());
+      g.writeEndObject();
+    });
+  }
+
+  public static byte[] ack(RequestId id, String room) {
+    return frame("ack", room, id, g -> {});
+  }
+
+  public static byte[] messageAck(RequestId id, String room, String messageId, long seq) {
+    return frame("ack", room, id, g -> {
+      g.writeObjectFieldStart("payload");
+      g.writeStringField("message_id", messageId);
+      g.writeNumberField("seq", seq);
+      g.writeEndObject();
+    });
+  }
+
+  public static byte[] error(RequestId id, String room, ErrorCode code, String message) {
+    return frame("error", room, id, g -> {
+      g.writeObjectFieldStart("payload");
+      g.writeStringField("code", code.name());
+      g.writeStringField("message", message);
+      g.writeEndObject();
+    });
+  }
+
+  public static byte[] pong(RequestId id) {
+    return frame("pong", null, id, g -> {});
+  }
+
+  private interface Body {
+    void write(JsonGenerator g) throws IOException;
+  }
+
+  private static byte[] frame(String type, String room, RequestId id, Body body) {
+    ByteArrayBuilder out = new ByteArrayBuilder(256);
+    try (JsonGenerator g = JSON.createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringField("type", type);
+      if (room != null) g.writeStringField("room", room);
+      if (id != null) {
+        g.writeFieldName("id");
+        g.writeRawValue(id.json());
+      }
+      body.write(g);
+      g.writeStringField("timestamp", Timestamps.now());
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
+
+  private static void writeUser(JsonGenerator g, User user) throws IOException {
+    g.writeStartObject();
+    g.writeStringField("id", user.id());
+    g.writeStringField("name", user.name());
+    g.writeEndObject();
+  }
+}
