@@ -1,0 +1,268 @@
+package io.parley.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.auth0.jwt.algorithms.Algorithm;
+import io.parley.app.ParleyNode;
+import io.parley.testing.RawWsClient;
+import io.parley.testing.TestNode;
+import io.parley.testing.TestTokens;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.ws.WebSocketRequest;
+import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgradeResponse;
+import org.apache.pekko.http.javadsl.testkit.WSProbe;
+import org.apache.pekko.stream.Materializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The routes of a running node: the upgrade and its refusal table (PROTOCOL.md, "Connecting"),
+ * chat through pekko-http's WSProbe, and the HTTP endpoints.
+ */
+@ExtendWith(LogCapturingExtension.class)
+class ChatRoutesTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String ALLOWED_ORIGIN = "https://chat.example.com";
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  private static ParleyNode node;
+  private static ActorTestKit clientKit;
+
+  @BeforeAll
+  static void start() throws Exception {
+    node = TestNode.start("""
+        parley.http.allowed-origins = "%s, http://other.example.com/"
+        parley.dev-mode = on
+        """.formatted(ALLOWED_ORIGIN));
+    clientKit = ActorTestKit.create("ChatRoutesTestClient");
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    clientKit.shutdownTestKit();
+    node.close();
+  }
+
+  // ---- chat through WSProbe ----------------------------------------------------------------------
+
+  private WSProbe connect(String token) {
+    WSProbe probe = WSProbe.create(clientKit.system().classicSystem(), Materializer.matFromSystem(clientKit.system()));
+    CompletionStage<WebSocketUpgradeResponse> upgrade = Http.get(clientKit.system())
+        .singleWebSocketRequest(
+            WebSocketRequest.create("ws://127.0.0.1:" + node.port() + "/ws?token=" + token),
+            probe.flow(),
+            Materializer.matFromSystem(clientKit.system()))
+        .first();
+    WebSocketUpgradeResponse response = upgrade.toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).join();
+    assertThat(response.response().status()).isEqualTo(StatusCodes.SWITCHING_PROTOCOLS);
+    return probe;
+  }
+
+  private static JsonNode frame(WSProbe probe) throws Exception {
+    return JSON.readTree(probe.expectMessage().asTextMessage().getStrictText());
+  }
+
+  @Test
+  void twoUsersChatThroughTheUpgradedRoute() throws Exception {
+    WSProbe ann = connect(TestTokens.token("ann", "Ann"));
+    WSProbe ben = connect(TestTokens.token("ben", "Ben"));
+    assertThat(frame(ann).path("type").asText()).isEqualTo("connected");
+    assertThat(frame(ben).path("payload").path("user").path("name").asText()).isEqualTo("Ben");
+
+    ann.sendMessage("{\"type\":\"join_room\",\"id\":\"j1\",\"payload\":{\"room_id\":\"routes-chat\"}}");
+    JsonNode info = frame(ann);
+    assertThat(info.path("type").asText()).isEqualTo("room_info");
+    assertThat(info.path("id").asText()).isEqualTo("j1");
+
+    ben.sendMessage("{\"type\":\"join_room\",\"room\":\"\",\"payload\":{\"room_id\":\"routes-chat\"}}");
+    assertThat(frame(ben).path("payload").path("count").asInt()).isEqualTo(2);
+    JsonNode joined = frame(ann);
+    assertThat(joined.path("type").asText()).isEqualTo("user_joined");
+    assertThat(joined.path("sender").path("name").asText()).isEqualTo("Ben");
+
+    ben.sendMessage("{\"type\":\"send_message\",\"room\":\"routes-chat\",\"id\":\"m1\","
+        + "\"payload\":{\"content\":\"hi Ann\"},\"sender\":{\"id\":\"ann\",\"name\":\"forged\"}}");
+    JsonNode ack = frame(ben);
+    assertThat(ack.path("type").asText()).isEqualTo("ack");
+    assertThat(ack.path("payload").path("seq").asLong()).isEqualTo(1);
+    JsonNode message = frame(ann);
+    assertThat(message.path("type").asText()).isEqualTo("new_message");
+    assertThat(message.path("payload").path("content").asText()).isEqualTo("hi Ann");
+    assertThat(message.path("sender").path("id").asText()).as("sender comes from the token").isEqualTo("ben");
+    assertThat(message.path("sender").path("name").asText()).isEqualTo("Ben");
+
+    ann.sendCompletion();
+    ann.expectCompletion();
+    JsonNode left = frame(ben);
+    assertThat(left.path("type").asText()).isEqualTo("user_left");
+    assertThat(left.path("payload").path("id").asText()).isEqualTo("ann");
+    ben.sendCompletion();
+    ben.expectCompletion();
+  }
+
+  // ---- refusals ----------------------------------------------------------------------------------
+
+  private static RawWsClient.Reply upgrade(String query, Map<String, String> headers) throws Exception {
+    return RawWsClient.upgrade(node.port(), "/ws" + query, headers);
+  }
+
+  private static void assertRefused(RawWsClient.Reply reply, int status, String error) throws Exception {
+    assertThat(reply.status()).isEqualTo(status);
+    assertThat(reply.headers().get("content-type")).isEqualTo("application/json");
+    assertThat(JSON.readTree(reply.body())).isEqualTo(JSON.readTree("{\"error\":\"" + error + "\"}"));
+    assertThat(reply.client()).isNull();
+  }
+
+  private static void assertUnauthorized(String query, Map<String, String> headers) throws Exception {
+    RawWsClient.Reply reply = upgrade(query, headers);
+    assertRefused(reply, 401, "authentication required");
+    assertThat(reply.headers().get("www-authenticate")).isEqualTo("Bearer");
+  }
+
+  @Test
+  void upgradeWithoutTokenIsRefusedWith401() throws Exception {
+    assertUnauthorized("", Map.of());
+  }
+
+  @Test
+  void tokenWithBadSignatureIsRefused() throws Exception {
+    String forged = TestTokens.builder("ann", "Ann").withExpiresAt(Instant.now().plusSeconds(60))
+        .sign(Algorithm.HMAC256("not-the-secret"));
+    assertUnauthorized("?token=" + forged, Map.of());
+  }
+
+  @Test
+  void unsignedTokenIsRefused() throws Exception {
+    Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
+    String none = b64.encodeToString("{\"alg\":\"none\",\"typ\":\"JWT\"}".getBytes(StandardCharsets.UTF_8))
+        + "." + b64.encodeToString(("{\"sub\":\"ann\",\"exp\":" + (Instant.now().getEpochSecond() + 60) + "}")
+            .getBytes(StandardCharsets.UTF_8)) + ".";
+    assertUnauthorized("?token=" + none, Map.of());
+  }
+
+  @Test
+  void expiredTokenIsRefused() throws Exception {
+    String expired = TestTokens.builder("ann", "Ann").withExpiresAt(Instant.now().minusSeconds(60))
+        .sign(Algorithm.HMAC256(TestNode.SECRET));
+    assertUnauthorized("?token=" + expired, Map.of());
+  }
+
+  @Test
+  void tokenInTheAuthorizationHeaderMustBeValidToo() throws Exception {
+    assertUnauthorized("", Map.of("Authorization", "Bearer not.a.token"));
+  }
+
+  @Test
+  void plainGetWithoutUpgradeIsRefusedWith400() throws Exception {
+    RawWsClient.Reply reply = RawWsClient.request(node.port(), "GET /ws", Map.of());
+    assertRefused(reply, 400, "websocket upgrade required");
+  }
+
+  @Test
+  void plainGetIsRefusedWith400EvenWithoutTokenAndFromAForeignOrigin() throws Exception {
+    RawWsClient.Reply reply =
+        RawWsClient.request(node.port(), "GET /ws", Map.of("Origin", "https://evil.example"));
+    assertRefused(reply, 400, "websocket upgrade required");
+  }
+
+  @Test
+  void foreignOriginIsRefusedWith403BeforeTheTokenIsLookedAt() throws Exception {
+    assertRefused(upgrade("", Map.of("Origin", "https://evil.example")), 403, "origin not allowed");
+    String valid = TestTokens.token("ann", "Ann");
+    assertRefused(upgrade("?token=" + valid, Map.of("Origin", "https://evil.example")),
+        403, "origin not allowed");
+  }
+
+  @Test
+  void allowedOriginsMatchWithoutCaseOrTrailingSlash() throws Exception {
+    String valid = TestTokens.token("ann", "Ann");
+    for (String origin : new String[] {ALLOWED_ORIGIN, "HTTPS://Chat.Example.com", "http://other.example.com"}) {
+      RawWsClient.Reply reply = upgrade("?token=" + valid, Map.of("Origin", origin));
+      assertThat(reply.status()).as(origin).isEqualTo(101);
+      reply.client().close();
+    }
+  }
+
+  // ---- HTTP endpoints ----------------------------------------------------------------------------
+
+  private static HttpResponse<String> get(String path) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(TestNode.httpUri(node, path)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void livenessAndReadinessAnswer200WhenTheNodeIsUp() throws Exception {
+    assertThat(get("/alive").statusCode()).isEqualTo(200);
+    clientKit.createTestProbe().awaitAssert(Duration.ofSeconds(15), () -> {
+      assertThat(get("/ready").statusCode()).isEqualTo(200);
+      return null;
+    });
+  }
+
+  @Test
+  void demoPageAndClientLibraryAreServed() throws Exception {
+    HttpResponse<String> page = get("/");
+    assertThat(page.statusCode()).isEqualTo(200);
+    assertThat(page.headers().firstValue("content-type").orElse("")).startsWith("text/html");
+    assertThat(page.body()).contains("demo.js");
+    HttpResponse<String> library = get("/parley.js");
+    assertThat(library.statusCode()).isEqualTo(200);
+    assertThat(library.headers().firstValue("content-type").orElse("")).contains("javascript");
+    assertThat(get("/no-such-file.js").statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void devTokenEndpointMintsTokensThatConnectAsTheSameUserForTheSameName() throws Exception {
+    JsonNode first = devToken("{\"name\":\"  Ann Lee \"}");
+    JsonNode second = devToken("{\"name\":\"Ann Lee\"}");
+    assertThat(first.path("user").path("name").asText()).isEqualTo("Ann Lee");
+    assertThat(first.path("user").path("id").asText()).isEqualTo("ann-lee")
+        .isEqualTo(second.path("user").path("id").asText());
+    assertThat(first.path("expires_in").asLong()).isEqualTo(3600);
+
+    WSProbe probe = connect(first.path("token").asText());
+    JsonNode connected = frame(probe);
+    assertThat(connected.path("payload").path("user").path("id").asText()).isEqualTo("ann-lee");
+    probe.sendCompletion();
+    probe.expectCompletion();
+  }
+
+  @Test
+  void devTokenEndpointRefusesAMissingName() throws Exception {
+    HttpResponse<String> reply = HTTP.send(HttpRequest.newBuilder(TestNode.httpUri(node, "/dev/token"))
+            .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"  \"}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(reply.statusCode()).isEqualTo(400);
+  }
+
+  private static JsonNode devToken(String body) throws Exception {
+    HttpResponse<String> reply = HTTP.send(HttpRequest.newBuilder(TestNode.httpUri(node, "/dev/token"))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(reply.statusCode()).isEqualTo(200);
+    return JSON.readTree(reply.body());
+  }
+
+  @Test
+  void unknownPathsAre404() throws Exception {
+    assertThat(get("/nothing/here").statusCode()).isEqualTo(404);
+  }
+}
