@@ -5,22 +5,26 @@ import io.parley.client.ClientActor;
 import io.parley.client.Connections;
 import io.parley.http.ChatRoutes;
 import io.parley.http.HttpServer;
+import io.parley.online.OnlineTracker;
 import io.parley.room.NodeFanout;
 import io.parley.room.RoomActor;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.ClusterShardingHealthCheck;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.cluster.typed.Subscribe;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import scala.jdk.javaapi.FutureConverters;
 
@@ -47,29 +51,39 @@ public final class Guardian {
 
       RoomActor.initSharding(system);
       ClusterSharding sharding = ClusterSharding.get(system);
-      ActorRef<NodeFanout.Command> fanout = ctx.spawn(NodeFanout.create(), "fanout");
+      Function<String, RecipientRef<RoomActor.Command>> rooms =
+          room -> sharding.entityRefFor(RoomActor.TYPE_KEY, room);
+      ActorRef<NodeFanout.Command> fanout = ctx.spawn(NodeFanout.create(rooms), "fanout");
+      ActorRef<ClusterEvent.MemberRemoved> removals = ctx.spawn(
+          Behaviors.<ClusterEvent.MemberRemoved>receiveMessage(removed -> {
+            fanout.tell(NodeFanout.NodeLeft.INSTANCE);
+            return Behaviors.same();
+          }), "node-removals");
+      cluster.subscriptions().tell(Subscribe.create(removals, ClusterEvent.MemberRemoved.class));
       String nodeName = settings.nodeName().isEmpty()
           ? self.host().get() + ":" + self.port().get()
           : settings.nodeName();
       ClientActor.Node node = new ClientActor.Node(
           nodeName,
           fanout,
-          room -> sharding.entityRefFor(RoomActor.TYPE_KEY, room),
+          rooms,
           settings.client(),
           ATTACH_TIMEOUT,
           System::nanoTime);
-      ActorRef<Connections.Command> connections = ctx.spawn(Connections.create(node), "connections");
+      ActorRef<OnlineTracker.Command> online = ctx.spawn(OnlineTracker.create(), "online");
+      ActorRef<Connections.Command> connections =
+          ctx.spawn(Connections.create(node, online), "connections");
 
       ChatRoutes routes = new ChatRoutes(
           system,
           connections,
+          online,
           verifier,
           new ChatRoutes.Config(
               settings.http(),
               settings.websocket(),
               settings.client().outgoingBuffer(),
               settings.devMode() ? settings.jwt() : null),
-          new AtomicLong(),
           clusterReady(system));
       HttpServer.start(system, routes.routes(), settings.http())
           .whenComplete((binding, failure) -> {

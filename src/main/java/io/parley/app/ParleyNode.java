@@ -1,8 +1,12 @@
 package io.parley.app;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import io.parley.auth.TokenVerifier;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -23,13 +27,17 @@ public final class ParleyNode implements AutoCloseable {
     this.settings = settings;
   }
 
+  /** The actor system name: nodes of one cluster must share it. */
+  public static final String SYSTEM_NAME = "parley";
+
   /** Starts a node and waits until its HTTP port is bound. */
-  public static ParleyNode start(Config config) throws Exception {
+  public static ParleyNode start(Config configured) throws Exception {
+    Config config = withSeedNodes(configured);
     ParleySettings settings = ParleySettings.load(config);
     TokenVerifier verifier = TokenVerifier.create(settings.jwt());
     CompletableFuture<ServerBinding> bound = new CompletableFuture<>();
     ActorSystem<Void> system =
-        ActorSystem.create(Guardian.create(settings, verifier, bound), "parley", config);
+        ActorSystem.create(Guardian.create(settings, verifier, bound), SYSTEM_NAME, config);
     try {
       return new ParleyNode(
           system, bound.get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS), settings);
@@ -37,6 +45,17 @@ public final class ParleyNode implements AutoCloseable {
       system.terminate();
       throw e;
     }
+  }
+
+  /** {@code parley.cluster.seed-nodes} ("host:port,host:port") as Pekko's seed node list. */
+  static Config withSeedNodes(Config config) {
+    List<String> seeds = Arrays.stream(config.getString("parley.cluster.seed-nodes").split(","))
+        .map(String::trim)
+        .filter(seed -> !seed.isEmpty())
+        .map(seed -> "pekko://" + SYSTEM_NAME + "@" + seed)
+        .toList();
+    if (seeds.isEmpty()) return config;
+    return ConfigFactory.parseMap(Map.of("pekko.cluster.seed-nodes", seeds)).withFallback(config);
   }
 
   public ActorSystem<Void> system() {

@@ -180,7 +180,7 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
         return;
       }
       rooms.add(join.room());
-      node.fanout().tell(new NodeFanout.Subscribe(join.room(), connection.id()));
+      node.fanout().tell(new NodeFanout.Subscribe(join.room(), member));
     }
     room(join.room()).tell(new RoomActor.Join(member, join.id()));
   }

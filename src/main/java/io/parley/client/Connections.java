@@ -1,5 +1,6 @@
 package io.parley.client;
 
+import io.parley.online.OnlineTracker;
 import io.parley.protocol.User;
 import java.time.Instant;
 import java.util.HashMap;
@@ -17,8 +18,8 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
  * The node's connections: admits upgrades (or refuses them while draining or at the connection
- * limit), spawns one {@link ClientActor} per socket as its child, counts connections and distinct
- * users, and closes them all on drain.
+ * limit), spawns one {@link ClientActor} per socket as its child, reports who connects and
+ * disconnects to the {@link OnlineTracker}, and closes them all on drain.
  */
 public final class Connections extends AbstractBehavior<Connections.Command> {
 
@@ -40,11 +41,6 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
   /** {@code client} is null when the upgrade is refused (draining or full). */
   public record Opened(String connectionId, ActorRef<ClientActor.Command> client) {}
 
-  public record GetCounts(ActorRef<Counts> replyTo) implements Command {}
-
-  /** Distinct users and open connections of this node. */
-  public record Counts(int users, int connections) {}
-
   /** Refuse new upgrades from now on (503, readiness down). */
   public record StopAdmitting(ActorRef<Done> replyTo) implements Command {}
 
@@ -53,20 +49,23 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
 
   private record ClientStopped(String connectionId) implements Command {}
 
-  public static Behavior<Command> create(ClientActor.Node node) {
-    return Behaviors.setup(ctx -> new Connections(ctx, node));
+  public static Behavior<Command> create(
+      ClientActor.Node node, ActorRef<OnlineTracker.Command> online) {
+    return Behaviors.setup(ctx -> new Connections(ctx, node, online));
   }
 
   private final ClientActor.Node node;
+  private final ActorRef<OnlineTracker.Command> online;
   private final Map<String, ActorRef<ClientActor.Command>> clients = new HashMap<>();
   private final Map<String, User> users = new HashMap<>();
-  private final Map<String, Integer> connectionsPerUser = new HashMap<>();
   private final Set<ActorRef<Done>> waitingForClose = new HashSet<>();
   private boolean admitting = true;
 
-  private Connections(ActorContext<Command> context, ClientActor.Node node) {
+  private Connections(
+      ActorContext<Command> context, ClientActor.Node node, ActorRef<OnlineTracker.Command> online) {
     super(context);
     this.node = node;
+    this.online = online;
   }
 
   @Override
@@ -75,7 +74,6 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
         .onMessage(CheckAdmission.class, this::onCheckAdmission)
         .onMessage(Open.class, this::onOpen)
         .onMessage(ClientStopped.class, this::onClientStopped)
-        .onMessage(GetCounts.class, this::onGetCounts)
         .onMessage(StopAdmitting.class, this::onStopAdmitting)
         .onMessage(CloseAll.class, this::onCloseAll)
         .build();
@@ -103,7 +101,7 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
     getContext().watchWith(client, new ClientStopped(id));
     clients.put(id, client);
     users.put(id, open.user());
-    connectionsPerUser.merge(open.user().id(), 1, Integer::sum);
+    online.tell(new OnlineTracker.Connected(open.user().id()));
     open.replyTo().tell(new Opened(id, client));
     return this;
   }
@@ -111,15 +109,8 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
   private Behavior<Command> onClientStopped(ClientStopped stopped) {
     clients.remove(stopped.connectionId());
     User user = users.remove(stopped.connectionId());
-    if (user != null && connectionsPerUser.merge(user.id(), -1, Integer::sum) == 0) {
-      connectionsPerUser.remove(user.id());
-    }
+    if (user != null) online.tell(new OnlineTracker.Disconnected(user.id()));
     replyIfAllClosed();
-    return this;
-  }
-
-  private Behavior<Command> onGetCounts(GetCounts get) {
-    get.replyTo().tell(new Counts(connectionsPerUser.size(), clients.size()));
     return this;
   }
 

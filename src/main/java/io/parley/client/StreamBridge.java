@@ -4,7 +4,7 @@ import io.parley.protocol.ClientRequest;
 import io.parley.protocol.RequestDecoder;
 import io.parley.ws.Outbox;
 import io.parley.ws.WebSocketStage;
-import java.util.concurrent.atomic.AtomicLong;
+import io.micrometer.core.instrument.Counter;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent;
@@ -39,7 +39,7 @@ public final class StreamBridge {
       ActorRef<ClientActor.Command> client,
       WebSocketStage.Settings websocket,
       int outgoingBuffer,
-      AtomicLong droppedTotal) {
+      Counter droppedTotal) {
     Sink<String, NotUsed> incoming = Flow.of(String.class)
         .map(RequestDecoder::decode)
         .to(ActorSink.<ClientRequest, ClientActor.Command, ClientActor.Ack>actorRefWithBackpressure(

@@ -9,6 +9,8 @@ import io.parley.auth.TokenVerifier;
 import io.parley.auth.Tokens;
 import io.parley.client.Connections;
 import io.parley.client.StreamBridge;
+import io.parley.metrics.ParleyMetrics;
+import io.parley.online.OnlineTracker;
 import io.parley.protocol.User;
 import io.parley.ws.FrameLevelUpgrade;
 import io.parley.ws.WebSocketStage;
@@ -19,7 +21,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -62,23 +63,25 @@ public final class ChatRoutes extends AllDirectives {
 
   private final ActorSystem<?> system;
   private final ActorRef<Connections.Command> connections;
+  private final ActorRef<OnlineTracker.Command> online;
   private final TokenVerifier verifier;
   private final Config config;
-  private final AtomicLong droppedTotal;
+  private final ParleyMetrics metrics;
   private final Supplier<CompletionStage<Boolean>> clusterReady;
 
   public ChatRoutes(
       ActorSystem<?> system,
       ActorRef<Connections.Command> connections,
+      ActorRef<OnlineTracker.Command> online,
       TokenVerifier verifier,
       Config config,
-      AtomicLong droppedTotal,
       Supplier<CompletionStage<Boolean>> clusterReady) {
     this.system = system;
     this.connections = connections;
+    this.online = online;
     this.verifier = verifier;
     this.config = config;
-    this.droppedTotal = droppedTotal;
+    this.metrics = ParleyMetrics.get(system);
     this.clusterReady = clusterReady;
   }
 
@@ -88,6 +91,8 @@ public final class ChatRoutes extends AllDirectives {
         path("ws", () -> get(this::webSocket)),
         path("alive", () -> get(() -> json(StatusCodes.OK, "{\"status\":\"alive\"}"))),
         path("ready", () -> get(this::ready)),
+        path("metrics", () -> get(() -> complete(HttpResponse.create().withEntity(
+            ContentTypes.TEXT_PLAIN_UTF8, metrics.scrape())))),
         path(PathMatchers.segment("dev").slash("token"), () -> post(this::devToken)),
         get(() -> concat(
             pathSingleSlash(() -> getFromResource("web/index.html")),
@@ -128,7 +133,7 @@ public final class ChatRoutes extends AllDirectives {
           }
           return complete(FrameLevelUpgrade.accept(
               upgrade.get(),
-              StreamBridge.flow(opened.client(), config.websocket(), config.outgoingBuffer(), droppedTotal),
+              StreamBridge.flow(opened.client(), config.websocket(), config.outgoingBuffer(), metrics.dropped),
               found.subprotocol()));
         });
       });
@@ -173,7 +178,7 @@ public final class ChatRoutes extends AllDirectives {
 
   private Route online() {
     return onSuccess(
-        AskPattern.ask(connections, Connections.GetCounts::new, ASK_TIMEOUT, system.scheduler()),
+        AskPattern.ask(online, OnlineTracker.Get::new, ASK_TIMEOUT, system.scheduler()),
         counts -> json(StatusCodes.OK,
             "{\"online\":" + counts.users() + ",\"connections\":" + counts.connections() + "}"));
   }

@@ -1,16 +1,24 @@
 package io.parley.room;
 
 import io.parley.common.CborSerializable;
+import io.parley.metrics.ParleyMetrics;
+import io.parley.protocol.User;
 import io.parley.ws.Frames;
 import io.parley.ws.Outbox;
+import java.time.Duration;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.http.impl.engine.ws.FrameStart;
 
 /**
@@ -18,6 +26,12 @@ import org.apache.pekko.http.impl.engine.ws.FrameStart;
  * connections by room. A room sends one {@link Deliver} per node that hosts members, however many
  * members that node has; this actor wraps the frame once and offers the same frame to each local
  * outbox. Nothing per recipient but the queue offer.
+ *
+ * <p>It also remembers, per room, its local members, the last {@code seq} it delivered and the
+ * room's presence as the room announced it. When another node leaves the cluster (crash or
+ * graceful), the rooms that lived there restart elsewhere with no members; so this actor sends
+ * every room it has members in a {@link RoomActor.Rejoin}, which restores them, continues the
+ * {@code seq} and lets the room announce the users that left with that node.
  */
 public final class NodeFanout extends AbstractBehavior<NodeFanout.Command> {
 
@@ -30,26 +44,62 @@ public final class NodeFanout extends AbstractBehavior<NodeFanout.Command> {
   public record Unregister(String connectionId, Set<String> rooms) implements Command {}
 
   /** Sent by the ClientActor before it joins, so the room's first frame finds the connection. */
-  public record Subscribe(String room, String connectionId) implements Command {}
+  public record Subscribe(String room, Member member) implements Command {}
 
   public record Unsubscribe(String room, String connectionId) implements Command {}
 
-  /** A room frame for every local subscriber of the room but {@code except} (may be null). */
-  public record Deliver(String room, byte[] frame, String except)
+  /**
+   * A room frame for every local subscriber of the room but {@code except} (may be null).
+   * {@code seq} is the message's seq (0 for other frames); {@code presence} is set when the
+   * frame announces a user arriving or leaving.
+   */
+  public record Deliver(String room, byte[] frame, String except, long seq, PresenceChange presence)
       implements Command, CborSerializable {}
 
-  /** A frame for one connection (replies: room_info, ack, online_users, error). */
-  public record DeliverTo(String connectionId, byte[] frame) implements Command, CborSerializable {}
+  public record PresenceChange(User user, boolean present) implements CborSerializable {}
 
-  public static Behavior<Command> create() {
-    return Behaviors.setup(NodeFanout::new);
+  /**
+   * A frame for one connection (replies: room_info, ack, online_users, error). A {@code room_info}
+   * also carries the room's users, as {@code room} and {@code users}; otherwise both are null.
+   */
+  public record DeliverTo(String connectionId, byte[] frame, String room, List<User> users)
+      implements Command, CborSerializable {}
+
+  /** Another node left the cluster: re-assert this node's members in every room. */
+  public enum NodeLeft implements Command { INSTANCE }
+
+  private enum RejoinRooms implements Command { SOON, AGAIN }
+
+  /** Sharding needs a moment to move the rooms of a removed node; a second try covers stragglers. */
+  static final Duration REJOIN_DELAY = Duration.ofSeconds(1);
+  static final Duration REJOIN_AGAIN = Duration.ofSeconds(4);
+
+  public static Behavior<Command> create(Function<String, RecipientRef<RoomActor.Command>> rooms) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new NodeFanout(ctx, timers, rooms)));
   }
 
-  private final Map<String, Outbox> outboxes = new HashMap<>();
-  private final Map<String, Map<String, Outbox>> rooms = new HashMap<>();
+  /** What this node knows of one room. */
+  private static final class LocalRoom {
+    final Map<String, Outbox> outboxes = new HashMap<>();
+    final Map<String, Member> members = new HashMap<>();
+    final Map<String, User> users = new LinkedHashMap<>();
+    long seq;
+  }
 
-  private NodeFanout(ActorContext<Command> context) {
+  private final TimerScheduler<Command> timers;
+  private final Function<String, RecipientRef<RoomActor.Command>> roomRefs;
+  private final ParleyMetrics metrics;
+  private final Map<String, Outbox> outboxes = new HashMap<>();
+  private final Map<String, LocalRoom> rooms = new HashMap<>();
+
+  private NodeFanout(
+      ActorContext<Command> context,
+      TimerScheduler<Command> timers,
+      Function<String, RecipientRef<RoomActor.Command>> roomRefs) {
     super(context);
+    this.timers = timers;
+    this.roomRefs = roomRefs;
+    this.metrics = ParleyMetrics.get(context.getSystem());
   }
 
   @Override
@@ -61,23 +111,46 @@ public final class NodeFanout extends AbstractBehavior<NodeFanout.Command> {
         .onMessage(Unregister.class, this::onUnregister)
         .onMessage(Subscribe.class, this::onSubscribe)
         .onMessage(Unsubscribe.class, this::onUnsubscribe)
+        .onMessageEquals(NodeLeft.INSTANCE, this::onNodeLeft)
+        .onMessage(RejoinRooms.class, this::onRejoinRooms)
         .build();
   }
 
   private Behavior<Command> onDeliver(Deliver deliver) {
-    Map<String, Outbox> subscribers = rooms.get(deliver.room());
-    if (subscribers == null) return this;
+    LocalRoom room = rooms.get(deliver.room());
+    if (room == null) return this;
+    if (deliver.seq() > room.seq) room.seq = deliver.seq();
+    PresenceChange presence = deliver.presence();
+    if (presence != null) {
+      if (presence.present()) room.users.put(presence.user().id(), presence.user());
+      else room.users.remove(presence.user().id());
+    }
     FrameStart frame = Frames.text(deliver.frame());
     String except = deliver.except();
-    for (Map.Entry<String, Outbox> subscriber : subscribers.entrySet()) {
-      if (!subscriber.getKey().equals(except)) subscriber.getValue().send(frame);
+    int sent = 0;
+    for (Map.Entry<String, Outbox> subscriber : room.outboxes.entrySet()) {
+      if (!subscriber.getKey().equals(except)) {
+        subscriber.getValue().send(frame);
+        sent++;
+      }
     }
+    metrics.deliveries.increment(sent);
     return this;
   }
 
   private Behavior<Command> onDeliverTo(DeliverTo deliver) {
+    if (deliver.users() != null) {
+      LocalRoom room = rooms.get(deliver.room());
+      if (room != null) {
+        room.users.clear();
+        deliver.users().forEach(user -> room.users.put(user.id(), user));
+      }
+    }
     Outbox outbox = outboxes.get(deliver.connectionId());
-    if (outbox != null) outbox.send(Frames.text(deliver.frame()));
+    if (outbox != null) {
+      outbox.send(Frames.text(deliver.frame()));
+      metrics.deliveries.increment();
+    }
     return this;
   }
 
@@ -93,10 +166,12 @@ public final class NodeFanout extends AbstractBehavior<NodeFanout.Command> {
   }
 
   private Behavior<Command> onSubscribe(Subscribe subscribe) {
-    Outbox outbox = outboxes.get(subscribe.connectionId());
+    String connectionId = subscribe.member().connectionId();
+    Outbox outbox = outboxes.get(connectionId);
     if (outbox != null) {
-      rooms.computeIfAbsent(subscribe.room(), r -> new HashMap<>())
-          .put(subscribe.connectionId(), outbox);
+      LocalRoom room = rooms.computeIfAbsent(subscribe.room(), r -> new LocalRoom());
+      room.outboxes.put(connectionId, outbox);
+      room.members.put(connectionId, subscribe.member());
     }
     return this;
   }
@@ -106,10 +181,25 @@ public final class NodeFanout extends AbstractBehavior<NodeFanout.Command> {
     return this;
   }
 
-  private void unsubscribe(String room, String connectionId) {
-    Map<String, Outbox> subscribers = rooms.get(room);
-    if (subscribers != null && subscribers.remove(connectionId) != null && subscribers.isEmpty()) {
-      rooms.remove(room);
-    }
+  private void unsubscribe(String roomId, String connectionId) {
+    LocalRoom room = rooms.get(roomId);
+    if (room == null) return;
+    room.outboxes.remove(connectionId);
+    room.members.remove(connectionId);
+    if (room.outboxes.isEmpty()) rooms.remove(roomId);
+  }
+
+  private Behavior<Command> onNodeLeft() {
+    timers.startSingleTimer(RejoinRooms.SOON, REJOIN_DELAY);
+    timers.startSingleTimer(RejoinRooms.AGAIN, REJOIN_AGAIN);
+    return this;
+  }
+
+  private Behavior<Command> onRejoinRooms(RejoinRooms attempt) {
+    getContext().getLog().info("re-asserting members of {} rooms after a node left ({})",
+        rooms.size(), attempt);
+    rooms.forEach((roomId, room) -> roomRefs.apply(roomId).tell(new RoomActor.Rejoin(
+        List.copyOf(room.members.values()), room.seq, List.copyOf(room.users.values()))));
+    return this;
   }
 }

@@ -1,9 +1,11 @@
 package io.parley.room;
 
 import io.parley.common.CborSerializable;
+import io.parley.metrics.ParleyMetrics;
 import io.parley.protocol.RequestId;
 import io.parley.protocol.ServerFrames;
 import io.parley.protocol.User;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -18,6 +20,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -54,15 +57,23 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   public record GetOnline(Member member, RequestId id) implements Command {}
 
   /**
-   * Members to take over without announcing them, and the last {@code seq} they may have seen:
-   * from this room's previous incarnation when it stopped with members left.
+   * Members to take over without announcing them, the last {@code seq} they may have seen, and
+   * the users they last saw in the room. Sent by this room's previous incarnation when it stopped
+   * with members left, and by every node's fan-out when a node left the cluster (the room may
+   * have lived there). Users that were present but come back with no member are announced as
+   * gone once the rejoins have settled.
    */
-  public record Rejoin(List<Member> members, long seq) implements Command {}
+  public record Rejoin(List<Member> members, long seq, List<User> users) implements Command {}
 
   /** Sharding's stop message, on passivation and on hand-off to another node. */
   private enum Stop implements Command { INSTANCE }
 
   private record MemberStopped(String connectionId) implements Command {}
+
+  private enum SettleRejoins implements Command { INSTANCE }
+
+  /** How long a rebuilt room collects rejoins before announcing who did not come back. */
+  static final Duration REJOIN_SETTLE = Duration.ofSeconds(2);
 
   public static void initSharding(ActorSystem<?> system) {
     ClusterSharding sharding = ClusterSharding.get(system);
@@ -80,7 +91,8 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
       String roomId,
       ActorRef<ClusterSharding.ShardCommand> shard,
       RecipientRef<Command> successor) {
-    return Behaviors.setup(ctx -> new RoomActor(ctx, roomId, shard, successor));
+    return Behaviors.setup(ctx -> Behaviors.withTimers(
+        timers -> new RoomActor(ctx, timers, roomId, shard, successor)));
   }
 
   /** The stop message sharding sends; public for tests that act as the shard. */
@@ -97,6 +109,8 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     }
   }
 
+  private final TimerScheduler<Command> timers;
+  private final ParleyMetrics metrics;
   private final String roomId;
   private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final RecipientRef<Command> successor;
@@ -104,15 +118,20 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   private final Map<String, Presence> users = new LinkedHashMap<>();
   /** Members per node, by that node's fan-out. */
   private final Map<ActorRef<NodeFanout.Command>, Integer> nodes = new HashMap<>();
+  /** Users reported present by rejoins, checked against the members when they settle. */
+  private final Map<String, User> reportedUsers = new LinkedHashMap<>();
   private long seq;
   private boolean passivating;
 
   private RoomActor(
       ActorContext<Command> context,
+      TimerScheduler<Command> timers,
       String roomId,
       ActorRef<ClusterSharding.ShardCommand> shard,
       RecipientRef<Command> successor) {
     super(context);
+    this.timers = timers;
+    this.metrics = ParleyMetrics.get(context.getSystem());
     this.roomId = roomId;
     this.shard = shard;
     this.successor = successor;
@@ -128,6 +147,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
         .onMessage(GetOnline.class, this::onGetOnline)
         .onMessage(MemberStopped.class, this::onMemberStopped)
         .onMessage(Rejoin.class, this::onRejoin)
+        .onMessageEquals(SettleRejoins.INSTANCE, this::onSettleRejoins)
         .onMessageEquals(Stop.INSTANCE, this::onStop)
         .build();
   }
@@ -135,7 +155,9 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   private Behavior<Command> onJoin(Join join) {
     Member member = join.member();
     if (!members.containsKey(member.connectionId())) admit(member, true);
-    reply(member, ServerFrames.users(true, roomId, join.id(), userList()));
+    List<User> users = userList();
+    member.fanout().tell(new NodeFanout.DeliverTo(
+        member.connectionId(), ServerFrames.users(true, roomId, join.id(), users), roomId, users));
     return this;
   }
 
@@ -152,14 +174,15 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     broadcast(
         ServerFrames.newMessage(
             roomId, messageId, messageSeq, sender.user(), post.content(), post.replyTo()),
-        sender.connectionId());
+        sender.connectionId(), messageSeq, null);
     reply(sender, ServerFrames.messageAck(post.id(), roomId, messageId, messageSeq));
     return this;
   }
 
   private Behavior<Command> onTyping(Typing typing) {
     Member typer = ensureMember(typing.member());
-    broadcast(ServerFrames.userTyping(roomId, typer.user(), typing.typing()), typer.connectionId());
+    broadcast(ServerFrames.userTyping(roomId, typer.user(), typing.typing()),
+        typer.connectionId(), 0, null);
     return this;
   }
 
@@ -177,11 +200,26 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   private Behavior<Command> onRejoin(Rejoin rejoin) {
     for (Member member : rejoin.members()) ensureMember(member);
     seq = Math.max(seq, rejoin.seq());
+    for (User user : rejoin.users()) reportedUsers.putIfAbsent(user.id(), user);
+    if (!timers.isTimerActive(SettleRejoins.INSTANCE)) {
+      timers.startSingleTimer(SettleRejoins.INSTANCE, REJOIN_SETTLE);
+    }
     return this;
   }
 
+  /** Users that were in the room before it was rebuilt and have no member now have left. */
+  private Behavior<Command> onSettleRejoins() {
+    for (User user : reportedUsers.values()) {
+      if (!users.containsKey(user.id())) announcePresence(user, false, null);
+    }
+    reportedUsers.clear();
+    return passivateIfEmpty();
+  }
+
   private Behavior<Command> onStop() {
-    if (!members.isEmpty()) successor.tell(new Rejoin(List.copyOf(members.values()), seq));
+    if (!members.isEmpty()) {
+      successor.tell(new Rejoin(List.copyOf(members.values()), seq, userList()));
+    }
     return Behaviors.stopped();
   }
 
@@ -204,9 +242,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     if (presence == null) {
       presence = new Presence(member.user());
       users.put(member.user().id(), presence);
-      if (announce) {
-        broadcast(ServerFrames.presence(true, roomId, member.user()), member.connectionId());
-      }
+      if (announce) announcePresence(member.user(), true, member.connectionId());
     }
     presence.connections++;
   }
@@ -219,8 +255,14 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     Presence presence = users.get(member.user().id());
     if (--presence.connections == 0) {
       users.remove(member.user().id());
-      broadcast(ServerFrames.presence(false, roomId, presence.user), null);
+      announcePresence(presence.user, false, null);
     }
+  }
+
+  /** {@code user_joined} / {@code user_left}, which fan-outs also read to follow presence. */
+  private void announcePresence(User user, boolean present, String except) {
+    broadcast(ServerFrames.presence(present, roomId, user), except, 0,
+        new NodeFanout.PresenceChange(user, present));
   }
 
   private Behavior<Command> passivateIfEmpty() {
@@ -231,14 +273,20 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     return this;
   }
 
-  private void broadcast(byte[] frame, String except) {
+  /** One Deliver per node that hosts members, the same frame bytes for all of them. */
+  private void broadcast(
+      byte[] frame, String except, long frameSeq, NodeFanout.PresenceChange presence) {
     if (nodes.isEmpty()) return;
-    NodeFanout.Deliver deliver = new NodeFanout.Deliver(roomId, frame, except);
-    for (ActorRef<NodeFanout.Command> node : nodes.keySet()) node.tell(deliver);
+    metrics.broadcasts.increment();
+    NodeFanout.Deliver deliver = new NodeFanout.Deliver(roomId, frame, except, frameSeq, presence);
+    for (ActorRef<NodeFanout.Command> node : nodes.keySet()) {
+      node.tell(deliver);
+      (node.path().address().hasLocalScope() ? metrics.fanoutLocal : metrics.fanoutRemote).increment();
+    }
   }
 
   private static void reply(Member member, byte[] frame) {
-    member.fanout().tell(new NodeFanout.DeliverTo(member.connectionId(), frame));
+    member.fanout().tell(new NodeFanout.DeliverTo(member.connectionId(), frame, null, null));
   }
 
   private List<User> userList() {

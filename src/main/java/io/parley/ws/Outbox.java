@@ -1,5 +1,6 @@
 package io.parley.ws;
 
+import io.micrometer.core.instrument.Counter;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.http.impl.engine.ws.FrameStart;
 import org.apache.pekko.stream.BoundedSourceQueue;
@@ -13,10 +14,10 @@ import org.apache.pekko.stream.QueueOfferResult;
 public final class Outbox {
   private final BoundedSourceQueue<FrameStart> queue;
   private final AtomicLong dropped = new AtomicLong();
-  private final AtomicLong droppedTotal;
+  private final Counter droppedTotal;
 
   /** {@code droppedTotal} is the node-wide counter that every connection's drops also go to. */
-  public Outbox(BoundedSourceQueue<FrameStart> queue, AtomicLong droppedTotal) {
+  public Outbox(BoundedSourceQueue<FrameStart> queue, Counter droppedTotal) {
     this.queue = queue;
     this.droppedTotal = droppedTotal;
   }
@@ -30,7 +31,7 @@ public final class Outbox {
     if (result == QueueOfferResult.enqueued()) return true;
     if (result == QueueOfferResult.dropped()) {
       dropped.incrementAndGet();
-      droppedTotal.incrementAndGet();
+      droppedTotal.increment();
     }
     return false;
   }

@@ -69,21 +69,33 @@ class CborSerializationTest {
     roundTrips(new RoomActor.Post(member, null, "no reply", null));
     roundTrips(new RoomActor.Typing(member, true));
     roundTrips(new RoomActor.GetOnline(member, id));
-    roundTrips(new RoomActor.Rejoin(List.of(member, member), 41));
+    roundTrips(new RoomActor.Rejoin(List.of(member, member), 41, List.of(member.user(), new User("u2", "Ben"))));
+    roundTrips(new RoomActor.Rejoin(List.of(), 0, List.of()));
   }
 
   @Test
   void deliveriesRoundTripWithTheirFrameBytes() {
     byte[] frame = "{\"type\":\"new_message\",\"payload\":{\"content\":\"ü\"}}".getBytes(StandardCharsets.UTF_8);
-    NodeFanout.Deliver deliver = new NodeFanout.Deliver("room-1", frame, "c-1");
+    NodeFanout.PresenceChange left = new NodeFanout.PresenceChange(member.user(), false);
+    NodeFanout.Deliver deliver = new NodeFanout.Deliver("room-1", frame, "c-1", 7, left);
     NodeFanout.Deliver back = (NodeFanout.Deliver) serialization.verifySerialization(deliver, false);
     assertThat(back.frame()).isEqualTo(frame);
     assertThat(back.room()).isEqualTo("room-1");
     assertThat(back.except()).isEqualTo("c-1");
+    assertThat(back.seq()).isEqualTo(7);
+    assertThat(back.presence()).isEqualTo(left);
+    NodeFanout.Deliver plain = (NodeFanout.Deliver) serialization.verifySerialization(
+        new NodeFanout.Deliver("room-1", frame, null, 0, null), false);
+    assertThat(plain.except()).isNull();
+    assertThat(plain.presence()).isNull();
 
-    NodeFanout.DeliverTo to = new NodeFanout.DeliverTo("c-2", frame);
+    NodeFanout.DeliverTo to = new NodeFanout.DeliverTo("c-2", frame, "room-1", List.of(member.user()));
     NodeFanout.DeliverTo toBack = (NodeFanout.DeliverTo) serialization.verifySerialization(to, false);
     assertThat(toBack.frame()).isEqualTo(frame);
     assertThat(toBack.connectionId()).isEqualTo("c-2");
+    assertThat(toBack.room()).isEqualTo("room-1");
+    assertThat(toBack.users()).containsExactly(member.user());
+    assertThat(((NodeFanout.DeliverTo) serialization.verifySerialization(
+        new NodeFanout.DeliverTo("c-2", frame, null, null), false)).users()).isNull();
   }
 }
