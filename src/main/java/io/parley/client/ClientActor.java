@@ -63,6 +63,8 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
 
   private enum AttachTimeout implements Command { INSTANCE }
 
+  private static final Duration MAX_TIMER = Duration.ofDays(1);
+
   /** What a connection is, fixed at the upgrade. {@code expiresAt} may be null. */
   public record Connection(String id, User user, Instant expiresAt, String remote) {}
 
@@ -109,6 +111,7 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
   private final Outbox outbox;
   private final Member member;
   private final RateLimiter limiter;
+  private final TimerScheduler<Command> timers;
   private final Set<String> rooms = new HashSet<>();
   private boolean closing;
 
@@ -129,10 +132,8 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
     send(ServerFrames.connected(connection.id(), connection.user(), node.name()));
     context.pipeToSelf(attached.closed(), (reason, error) -> new SocketClosed(
         reason != null ? reason : new CloseReason(CloseCodes.ABNORMAL, String.valueOf(error), false)));
-    if (connection.expiresAt() != null) {
-      Duration left = Duration.between(Instant.now(), connection.expiresAt());
-      timers.startSingleTimer(TokenExpired.INSTANCE, left.isNegative() ? Duration.ZERO : left);
-    }
+    this.timers = timers;
+    scheduleExpiry();
     context.getLog().info("connected user={} connection={} remote={}",
         connection.user().id(), connection.id(), connection.remote());
   }
@@ -144,10 +145,29 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
         .onMessage(InboundStarted.class, started -> ack(started.ackTo()))
         .onMessageEquals(InboundEnded.INSTANCE, () -> this)
         .onMessage(Close.class, this::onClose)
-        .onMessageEquals(TokenExpired.INSTANCE, () -> closeSocket(CloseCodes.TOKEN_EXPIRED, "token expired"))
+        .onMessageEquals(TokenExpired.INSTANCE, this::onTokenExpired)
         .onMessage(SocketClosed.class, this::onSocketClosed)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
+  }
+
+  /**
+   * Arms the expiry timer for the token's {@code exp}, at most a day ahead (the scheduler takes
+   * no delay beyond ~248 days); a timer that fires early re-arms.
+   */
+  private void scheduleExpiry() {
+    if (connection.expiresAt() == null) return;
+    Duration left = Duration.between(Instant.now(), connection.expiresAt());
+    Duration delay = left.isNegative() ? Duration.ZERO : left.compareTo(MAX_TIMER) > 0 ? MAX_TIMER : left;
+    timers.startSingleTimer(TokenExpired.INSTANCE, delay);
+  }
+
+  private Behavior<Command> onTokenExpired() {
+    if (Instant.now().isBefore(connection.expiresAt())) {
+      scheduleExpiry();
+      return this;
+    }
+    return closeSocket(CloseCodes.TOKEN_EXPIRED, "token expired");
   }
 
   private Behavior<Command> onInbound(Inbound inbound) {

@@ -3,6 +3,7 @@ package io.parley.protocol;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -22,7 +23,9 @@ public final class RequestDecoder {
           JsonFactory.builder()
               .streamReadConstraints(
                   StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING).build())
-              .build());
+              .build())
+          // one JSON object per frame: `{...} trailing` or `{...}{...}` is not a frame
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private RequestDecoder() {}
 
@@ -69,11 +72,11 @@ public final class RequestDecoder {
       case "join_room" -> payloadRoom(id, payload, true);
       case "leave_room" -> payloadRoom(id, payload, false);
       case "send_message" -> sendMessage(id, room, payload);
-      case "typing" -> roomScoped(id, room, payload, r -> new ClientRequest.Typing(id, r, true));
+      case "typing" -> roomScoped(id, room, payload, true, r -> new ClientRequest.Typing(id, r, true));
       case "stop_typing" ->
-          roomScoped(id, room, payload, r -> new ClientRequest.Typing(id, r, false));
+          roomScoped(id, room, payload, true, r -> new ClientRequest.Typing(id, r, false));
       case "online_users" ->
-          roomScoped(id, room, payload, r -> new ClientRequest.OnlineUsers(id, r));
+          roomScoped(id, room, payload, false, r -> new ClientRequest.OnlineUsers(id, r));
       case "ping" -> new ClientRequest.Ping(id);
       default -> invalid(id, room, ErrorCode.UNKNOWN_TYPE, "unknown type '" + clip(type) + "'");
     };
@@ -91,7 +94,7 @@ public final class RequestDecoder {
   }
 
   private static ClientRequest sendMessage(RequestId id, String room, ObjectNode payload) {
-    return roomScoped(id, room, payload, target -> message(id, target, payload));
+    return roomScoped(id, room, payload, false, target -> message(id, target, payload));
   }
 
   private static ClientRequest message(RequestId id, String target, ObjectNode payload) {
@@ -108,11 +111,15 @@ public final class RequestDecoder {
         replyTo == null || replyTo.isNull() ? null : replyTo.textValue());
   }
 
-  /** Room-scoped requests name their room in {@code room}, else in {@code payload.room_id}. */
+  /**
+   * Room-scoped requests name their room in {@code room}; typing and stop_typing may name it in
+   * {@code payload.room_id} instead ({@code payloadRoomAllowed}).
+   */
   private static ClientRequest roomScoped(
-      RequestId id, String room, ObjectNode payload, Function<String, ClientRequest> request) {
+      RequestId id, String room, ObjectNode payload, boolean payloadRoomAllowed,
+      Function<String, ClientRequest> request) {
     String target = room;
-    if (target == null && payload != null) {
+    if (target == null && payloadRoomAllowed && payload != null) {
       JsonNode roomId = payload.get("room_id");
       if (roomId != null && roomId.isTextual() && !roomId.textValue().isEmpty()) {
         target = roomId.textValue();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.parley.protocol.ClientRequest;
 import io.parley.protocol.ErrorCode;
 import io.parley.protocol.RequestId;
@@ -21,12 +22,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
@@ -119,7 +120,7 @@ class ClientActorTest {
               .<Out>map(frame -> new Frame(Frames.textOf(frame)))
               .toMat(ActorSink.actorRef(socket.ref(), new Ended(null), Ended::new), Keep.left())
               .run(testKit.system()),
-          new AtomicLong());
+          new SimpleMeterRegistry().counter("dropped"));
       ref.tell(new ClientActor.Attached(outbox, closed));
       return this;
     }
@@ -165,7 +166,7 @@ class ClientActorTest {
     /** Joins and takes the Subscribe off the fan-out and the Join off the room probe. */
     void joined(String roomId) {
       request(new ClientRequest.JoinRoom(null, roomId));
-      fanout.expectMessage(new NodeFanout.Subscribe(roomId, id));
+      fanout.expectMessage(new NodeFanout.Subscribe(roomId, member()));
       room(roomId).expectMessage(new RoomActor.Join(member(), null));
     }
 
@@ -318,7 +319,7 @@ class ClientActorTest {
   void joinSubscribesWithTheFanoutAndSendsJoinToTheRoom() {
     Conn conn = conn();
     conn.request(new ClientRequest.JoinRoom(id("j-1"), "lobby"));
-    conn.fanout.expectMessage(new NodeFanout.Subscribe("lobby", conn.id));
+    conn.fanout.expectMessage(new NodeFanout.Subscribe("lobby", conn.member()));
     RoomActor.Join join = (RoomActor.Join) conn.room("lobby").receiveMessage();
     assertThat(join.id()).isEqualTo(id("j-1"));
     assertThat(join.member().connectionId()).isEqualTo(conn.id);
@@ -345,7 +346,9 @@ class ClientActorTest {
     assertThat(both.receiveMessage()).isInstanceOf(NodeFanout.Register.class);
 
     conn.request(new ClientRequest.JoinRoom(null, "lobby"));
-    assertThat(both.receiveMessage()).isEqualTo(new NodeFanout.Subscribe("lobby", conn.id));
+    NodeFanout.Subscribe subscribe = (NodeFanout.Subscribe) both.receiveMessage();
+    assertThat(subscribe.room()).isEqualTo("lobby");
+    assertThat(subscribe.member().connectionId()).isEqualTo(conn.id);
     assertThat(both.receiveMessage()).isInstanceOf(RoomActor.Join.class);
     synchronized (roomsAsked) {
       assertThat(roomsAsked).containsExactly("lobby");

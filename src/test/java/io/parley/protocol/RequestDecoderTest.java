@@ -348,11 +348,13 @@ class RequestDecoderTest {
   }
 
   @Test
-  void onlineUsersAcceptsRoomOrPayloadRoomId() {
+  void onlineUsersAndSendMessageNameTheirRoomInRoomOnly() {
     assertThat(decode("{\"type\":\"online_users\",\"id\":\"c-17\",\"room\":\"general\"}"))
         .isEqualTo(new ClientRequest.OnlineUsers(C17, "general"));
-    assertThat(decode("{\"type\":\"online_users\",\"id\":\"c-17\",\"payload\":{\"room_id\":\"general\"}}"))
-        .isEqualTo(new ClientRequest.OnlineUsers(C17, "general"));
+    assertInvalid("{\"type\":\"online_users\",\"id\":\"c-17\",\"payload\":{\"room_id\":\"general\"}}",
+        ErrorCode.MISSING_ROOM);
+    assertInvalid("{\"type\":\"send_message\",\"payload\":{\"room_id\":\"general\",\"content\":\"x\"}}",
+        ErrorCode.MISSING_ROOM);
   }
 
   @Test

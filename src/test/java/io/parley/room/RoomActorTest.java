@@ -650,7 +650,7 @@ class RoomActorTest {
     Member ann = member("a1", ANN, nodeA);
     Member bob = member("b1", BOB, nodeB);
 
-    room.tell(new RoomActor.Rejoin(List.of(ann, bob), 7));
+    room.tell(new RoomActor.Rejoin(List.of(ann, bob), 7, List.of(ANN, BOB)));
     room.tell(new RoomActor.Post(ann, id("m"), "after the move", null));
     NodeFanout.Deliver onA = expectBroadcast(nodeA, room);
     assertThat(json(onA.frame()).get("type").textValue()).isEqualTo("new_message");
@@ -667,12 +667,70 @@ class RoomActorTest {
   }
 
   @Test
+  void roomRebuiltByRejoinsAnnouncesTheUsersThatDidNotComeBack() {
+    Room room = new Room();
+    TestProbe<NodeFanout.Command> node = node();
+    Member ann = member("a1", ANN, node);
+    // the node that hosted Bob and Cid is gone: only Ann's node rejoins, reporting all three
+    room.tell(new RoomActor.Rejoin(List.of(ann), 12, List.of(ANN, BOB, CID)));
+    List<String> left = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      NodeFanout.Deliver deliver = node.expectMessageClass(
+          NodeFanout.Deliver.class, RoomActor.REJOIN_SETTLE.plusSeconds(3));
+      JsonNode frame = json(deliver.frame());
+      assertThat(frame.get("type").textValue()).isEqualTo("user_left");
+      assertThat(deliver.presence().present()).isFalse();
+      left.add(frame.get("payload").get("id").textValue());
+    }
+    assertThat(left).containsExactlyInAnyOrder(BOB.id(), CID.id());
+    node.expectNoMessage(QUIET);
+  }
+
+  @Test
+  void usersThatRejoinLaterThanTheFirstReportAreNotAnnouncedAsGone() {
+    Room room = new Room();
+    TestProbe<NodeFanout.Command> nodeA = node();
+    TestProbe<NodeFanout.Command> nodeB = node();
+    room.tell(new RoomActor.Rejoin(List.of(member("a1", ANN, nodeA)), 3, List.of(ANN, BOB)));
+    room.tell(new RoomActor.Rejoin(List.of(member("b1", BOB, nodeB)), 5, List.of(ANN, BOB)));
+    nodeA.expectNoMessage(RoomActor.REJOIN_SETTLE.plusMillis(500));
+    nodeB.expectNoMessage(QUIET);
+  }
+
+  @Test
+  void presenceBroadcastsTellTheFanoutWhoArrivedAndWhoLeft() {
+    Room room = new Room();
+    TestProbe<NodeFanout.Command> node = node();
+    join(room, member("a1", ANN, node), node);
+    room.tell(new RoomActor.Join(member("b1", BOB, node), null));
+    NodeFanout.Deliver joined = expectBroadcast(node, room);
+    assertThat(joined.presence()).isEqualTo(new NodeFanout.PresenceChange(BOB, true));
+    NodeFanout.DeliverTo info = node.expectMessageClass(NodeFanout.DeliverTo.class);
+    assertThat(info.room()).isEqualTo(room.id);
+    assertThat(info.users()).containsExactly(ANN, BOB);
+    room.tell(new RoomActor.Leave(member("b1", BOB, node), null));
+    assertThat(expectBroadcast(node, room).presence()).isEqualTo(new NodeFanout.PresenceChange(BOB, false));
+  }
+
+  @Test
+  void messageBroadcastsCarryTheirSeqForTheFanout() {
+    Room room = new Room();
+    TestProbe<NodeFanout.Command> node = node();
+    Member ann = member("a1", ANN, node);
+    join(room, ann, node);
+    room.tell(new RoomActor.Post(ann, null, "one", null));
+    NodeFanout.Deliver deliver = expectBroadcast(node, room);
+    assertThat(deliver.seq()).isEqualTo(1);
+    assertThat(deliver.presence()).isNull();
+  }
+
+  @Test
   void rejoinedMembersAreWatched() {
     Room room = new Room();
     TestProbe<NodeFanout.Command> node = node();
     TestProbe<Object> bobClient = testKit.createTestProbe();
     Member ann = member("c1", ANN, node);
-    room.tell(new RoomActor.Rejoin(List.of(ann, member("c2", BOB, node, bobClient)), 3));
+    room.tell(new RoomActor.Rejoin(List.of(ann, member("c2", BOB, node, bobClient)), 3, List.of()));
 
     bobClient.stop();
     JsonNode left = json(expectBroadcast(node, room).frame());
@@ -690,7 +748,7 @@ class RoomActorTest {
       room.tell(new RoomActor.Post(ann, null, "m" + i, null));
     }
 
-    room.tell(new RoomActor.Rejoin(List.of(ann), 1));
+    room.tell(new RoomActor.Rejoin(List.of(ann), 1, List.of(ANN)));
     room.tell(new RoomActor.Post(ann, null, "next", null));
     JsonNode last = fish(node, m -> m instanceof NodeFanout.Deliver d
         && json(d.frame()).path("payload").path("content").asText().equals("next")

@@ -1,0 +1,166 @@
+package io.parley.room;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.parley.protocol.User;
+import io.parley.ws.Frames;
+import io.parley.ws.Outbox;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.http.impl.engine.ws.FrameStart;
+import org.apache.pekko.stream.javadsl.Keep;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The node's fan-out on its own: real outboxes, rooms played by probes. */
+@ExtendWith(LogCapturingExtension.class)
+class NodeFanoutTest {
+  static final ActorTestKit testKit = ActorTestKit.create();
+  private static final AtomicInteger IDS = new AtomicInteger();
+  private static final User ANN = new User("ann", "Ann");
+  private static final User BOB = new User("bob", "Bob");
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  /** A fan-out whose rooms are probes, one per room id. */
+  private static final class Fixture {
+    final Map<String, TestProbe<RoomActor.Command>> rooms = new ConcurrentHashMap<>();
+    final ActorRef<NodeFanout.Command> fanout = testKit.spawn(NodeFanout.create(
+        room -> rooms.computeIfAbsent(room, r -> testKit.<RoomActor.Command>createTestProbe()).ref()));
+
+    /** Registers a connection whose socket is a probe receiving frame texts. */
+    TestProbe<String> connect(String connectionId) {
+      TestProbe<String> socket = testKit.createTestProbe();
+      Outbox outbox = new Outbox(
+          Source.<FrameStart>queue(16).map(Frames::textOf)
+              .toMat(Sink.foreach(text -> socket.ref().tell(text)), Keep.left())
+              .run(testKit.system()),
+          new SimpleMeterRegistry().counter("dropped"));
+      fanout.tell(new NodeFanout.Register(connectionId, outbox));
+      return socket;
+    }
+
+    Member subscribe(String room, String connectionId, User user) {
+      Member member = new Member(connectionId, user, testKit.createTestProbe().ref(), fanout);
+      fanout.tell(new NodeFanout.Subscribe(room, member));
+      return member;
+    }
+  }
+
+  private static String room() {
+    return "fan-room-" + IDS.incrementAndGet();
+  }
+
+  private static byte[] frame(String text) {
+    return text.getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void deliverGoesToEverySubscriberOfTheRoomButTheExceptedOne() {
+    Fixture f = new Fixture();
+    String room = room();
+    TestProbe<String> a = f.connect("a");
+    TestProbe<String> b = f.connect("b");
+    TestProbe<String> outsider = f.connect("c");
+    f.subscribe(room, "a", ANN);
+    f.subscribe(room, "b", BOB);
+    f.fanout.tell(new NodeFanout.Deliver(room, frame("{\"n\":1}"), "a", 1, null));
+    b.expectMessage("{\"n\":1}");
+    a.expectNoMessage(Duration.ofMillis(200));
+    outsider.expectNoMessage(Duration.ofMillis(50));
+  }
+
+  @Test
+  void deliverToReachesOneConnectionWhateverItsRooms() {
+    Fixture f = new Fixture();
+    TestProbe<String> a = f.connect("a2");
+    f.fanout.tell(new NodeFanout.DeliverTo("a2", frame("{\"reply\":true}"), null, null));
+    a.expectMessage("{\"reply\":true}");
+  }
+
+  @Test
+  void unsubscribedAndUnregisteredConnectionsGetNothingMore() {
+    Fixture f = new Fixture();
+    String room = room();
+    TestProbe<String> a = f.connect("a3");
+    TestProbe<String> b = f.connect("b3");
+    f.subscribe(room, "a3", ANN);
+    f.subscribe(room, "b3", BOB);
+    f.fanout.tell(new NodeFanout.Unsubscribe(room, "a3"));
+    f.fanout.tell(new NodeFanout.Unregister("b3", Set.of(room)));
+    f.fanout.tell(new NodeFanout.Deliver(room, frame("{}"), null, 0, null));
+    f.fanout.tell(new NodeFanout.DeliverTo("b3", frame("{}"), null, null));
+    a.expectNoMessage(Duration.ofMillis(200));
+    b.expectNoMessage(Duration.ofMillis(50));
+  }
+
+  @Test
+  void whenANodeLeavesEveryRoomGetsItsLocalMembersLastSeqAndKnownUsers() {
+    Fixture f = new Fixture();
+    String room = room();
+    f.connect("a4");
+    f.connect("b4");
+    Member ann = f.subscribe(room, "a4", ANN);
+    Member bob = f.subscribe(room, "b4", BOB);
+    User gone = new User("gone", "Gone");
+    f.fanout.tell(new NodeFanout.DeliverTo("a4", frame("{}"), room, List.of(ANN, gone)));
+    f.fanout.tell(new NodeFanout.Deliver(room, frame("{}"), null, 0,
+        new NodeFanout.PresenceChange(BOB, true)));
+    f.fanout.tell(new NodeFanout.Deliver(room, frame("{}"), null, 41, null));
+    f.fanout.tell(new NodeFanout.Deliver(room, frame("{}"), null, 42, null));
+
+    f.fanout.tell(NodeFanout.NodeLeft.INSTANCE);
+    assertThat(f.rooms).as("no room is asked anything before a node leaves").isEmpty();
+    testKit.createTestProbe().awaitAssert(() -> assertThat(f.rooms).containsKey(room));
+    RoomActor.Rejoin rejoin = f.rooms.get(room).expectMessageClass(
+        RoomActor.Rejoin.class, NodeFanout.REJOIN_DELAY.plusSeconds(3));
+    assertThat(rejoin.members()).containsExactlyInAnyOrder(ann, bob);
+    assertThat(rejoin.seq()).isEqualTo(42);
+    assertThat(rejoin.users()).containsExactly(ANN, gone, BOB);
+    // and once more, for rooms sharding had not moved yet
+    assertThat(f.rooms.get(room).expectMessageClass(RoomActor.Rejoin.class,
+        NodeFanout.REJOIN_AGAIN.plusSeconds(3)).members()).hasSize(2);
+  }
+
+  @Test
+  void roomsWithoutLocalSubscribersAreNotRejoined() {
+    Fixture f = new Fixture();
+    String room = room();
+    f.connect("a5");
+    f.subscribe(room, "a5", ANN);
+    f.fanout.tell(new NodeFanout.Unsubscribe(room, "a5"));
+    f.fanout.tell(NodeFanout.NodeLeft.INSTANCE);
+    testKit.createTestProbe().expectNoMessage(NodeFanout.REJOIN_DELAY.plusMillis(500));
+    assertThat(f.rooms).doesNotContainKey(room);
+  }
+
+  @Test
+  void deliverWithoutExceptionReachesEverySubscriber() {
+    Fixture f = new Fixture();
+    String room = room();
+    List<TestProbe<String>> sockets = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      sockets.add(f.connect("m" + i));
+      f.subscribe(room, "m" + i, new User("u" + i, "U" + i));
+    }
+    f.fanout.tell(new NodeFanout.Deliver(room, frame("{\"all\":1}"), null, 1, null));
+    for (TestProbe<String> socket : sockets) socket.expectMessage("{\"all\":1}");
+  }
+}
