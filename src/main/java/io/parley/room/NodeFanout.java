@@ -68,11 +68,17 @@ public final class NodeFanout extends AbstractBehavior<NodeFanout.Command> {
   /** Another node left the cluster: re-assert this node's members in every room. */
   public enum NodeLeft implements Command { INSTANCE }
 
-  private enum RejoinRooms implements Command { SOON, AGAIN }
+  /** A room took this node's {@link RoomActor.Rejoin}. */
+  public record Rejoined(String room) implements Command, CborSerializable {}
 
-  /** Sharding needs a moment to move the rooms of a removed node; a second try covers stragglers. */
-  static final Duration REJOIN_DELAY = Duration.ofSeconds(1);
-  static final Duration REJOIN_AGAIN = Duration.ofSeconds(4);
+  private enum RetryRejoins implements Command { INSTANCE }
+
+  /**
+   * A Rejoin sent while sharding still routes to the removed node is lost, so it is repeated
+   * until the room acknowledges it, at most {@link #REJOIN_ATTEMPTS} times.
+   */
+  static final Duration REJOIN_RETRY = Duration.ofMillis(500);
+  static final int REJOIN_ATTEMPTS = 20;
 
   public static Behavior<Command> create(Function<String, RecipientRef<RoomActor.Command>> rooms) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new NodeFanout(ctx, timers, rooms)));
@@ -91,6 +97,8 @@ public final class NodeFanout extends AbstractBehavior<NodeFanout.Command> {
   private final ParleyMetrics metrics;
   private final Map<String, Outbox> outboxes = new HashMap<>();
   private final Map<String, LocalRoom> rooms = new HashMap<>();
+  /** Rooms whose Rejoin is not acknowledged yet, with the attempts left. */
+  private final Map<String, Integer> unacknowledged = new HashMap<>();
 
   private NodeFanout(
       ActorContext<Command> context,
@@ -112,7 +120,8 @@ public final class NodeFanout extends AbstractBehavior<NodeFanout.Command> {
         .onMessage(Subscribe.class, this::onSubscribe)
         .onMessage(Unsubscribe.class, this::onUnsubscribe)
         .onMessageEquals(NodeLeft.INSTANCE, this::onNodeLeft)
-        .onMessage(RejoinRooms.class, this::onRejoinRooms)
+        .onMessage(Rejoined.class, this::onRejoined)
+        .onMessageEquals(RetryRejoins.INSTANCE, this::onRetryRejoins)
         .build();
   }
 
@@ -190,16 +199,31 @@ public final class NodeFanout extends AbstractBehavior<NodeFanout.Command> {
   }
 
   private Behavior<Command> onNodeLeft() {
-    timers.startSingleTimer(RejoinRooms.SOON, REJOIN_DELAY);
-    timers.startSingleTimer(RejoinRooms.AGAIN, REJOIN_AGAIN);
+    getContext().getLog().info("a node left: re-asserting this node's members in {} rooms", rooms.size());
+    for (String room : rooms.keySet()) unacknowledged.put(room, REJOIN_ATTEMPTS);
+    return onRetryRejoins();
+  }
+
+  private Behavior<Command> onRejoined(Rejoined rejoined) {
+    unacknowledged.remove(rejoined.room());
+    if (unacknowledged.isEmpty()) timers.cancel(RetryRejoins.INSTANCE);
     return this;
   }
 
-  private Behavior<Command> onRejoinRooms(RejoinRooms attempt) {
-    getContext().getLog().info("re-asserting members of {} rooms after a node left ({})",
-        rooms.size(), attempt);
-    rooms.forEach((roomId, room) -> roomRefs.apply(roomId).tell(new RoomActor.Rejoin(
-        List.copyOf(room.members.values()), room.seq, List.copyOf(room.users.values()))));
+  private Behavior<Command> onRetryRejoins() {
+    unacknowledged.entrySet().removeIf(pending -> {
+      LocalRoom room = rooms.get(pending.getKey());
+      if (room == null || pending.getValue() == 0) return true;
+      pending.setValue(pending.getValue() - 1);
+      roomRefs.apply(pending.getKey()).tell(new RoomActor.Rejoin(
+          List.copyOf(room.members.values()), room.seq, List.copyOf(room.users.values()),
+          getContext().getSelf()));
+      return false;
+    });
+    if (unacknowledged.isEmpty()) timers.cancel(RetryRejoins.INSTANCE);
+    else if (!timers.isTimerActive(RetryRejoins.INSTANCE)) {
+      timers.startTimerWithFixedDelay(RetryRejoins.INSTANCE, REJOIN_RETRY);
+    }
     return this;
   }
 }

@@ -61,9 +61,12 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
    * the users they last saw in the room. Sent by this room's previous incarnation when it stopped
    * with members left, and by every node's fan-out when a node left the cluster (the room may
    * have lived there). Users that were present but come back with no member are announced as
-   * gone once the rejoins have settled.
+   * gone once the rejoins have settled. {@code replyTo}, when set, gets {@link
+   * NodeFanout.Rejoined}.
    */
-  public record Rejoin(List<Member> members, long seq, List<User> users) implements Command {}
+  public record Rejoin(
+      List<Member> members, long seq, List<User> users, ActorRef<NodeFanout.Command> replyTo)
+      implements Command {}
 
   /** Sharding's stop message, on passivation and on hand-off to another node. */
   private enum Stop implements Command { INSTANCE }
@@ -72,8 +75,18 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   private enum SettleRejoins implements Command { INSTANCE }
 
+  private enum ReleaseHeld implements Command { INSTANCE }
+
   /** How long a rebuilt room collects rejoins before announcing who did not come back. */
-  static final Duration REJOIN_SETTLE = Duration.ofSeconds(2);
+  static final Duration REJOIN_SETTLE = Duration.ofMillis(1500);
+
+  /**
+   * A request from a connection this incarnation does not know means it continues an earlier
+   * one (handed off, or rebuilt after a node loss) whose Rejoin is on its way by another route.
+   * Such requests wait for the first Rejoin, at most this long, so that messages keep their
+   * seq order instead of starting again at 1.
+   */
+  static final Duration HOLD_FOR_REJOIN = Duration.ofSeconds(1);
 
   public static void initSharding(ActorSystem<?> system) {
     ClusterSharding sharding = ClusterSharding.get(system);
@@ -122,6 +135,10 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   private final Map<String, User> reportedUsers = new LinkedHashMap<>();
   private long seq;
   private boolean passivating;
+  /** A Rejoin came, or the wait for one ended: requests from unknown connections run at once. */
+  private boolean continuationSettled;
+  /** Requests waiting for a Rejoin (see {@link #HOLD_FOR_REJOIN}), in arrival order; or null. */
+  private List<Command> held;
 
   private RoomActor(
       ActorContext<Command> context,
@@ -148,6 +165,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
         .onMessage(MemberStopped.class, this::onMemberStopped)
         .onMessage(Rejoin.class, this::onRejoin)
         .onMessageEquals(SettleRejoins.INSTANCE, this::onSettleRejoins)
+        .onMessageEquals(ReleaseHeld.INSTANCE, this::onReleaseHeld)
         .onMessageEquals(Stop.INSTANCE, this::onStop)
         .build();
   }
@@ -168,6 +186,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   }
 
   private Behavior<Command> onPost(Post post) {
+    if (holds(post, post.member())) return this;
     Member sender = ensureMember(post.member());
     long messageSeq = ++seq;
     String messageId = newMessageId();
@@ -180,6 +199,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   }
 
   private Behavior<Command> onTyping(Typing typing) {
+    if (holds(typing, typing.member())) return this;
     Member typer = ensureMember(typing.member());
     broadcast(ServerFrames.userTyping(roomId, typer.user(), typing.typing()),
         typer.connectionId(), 0, null);
@@ -187,6 +207,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   }
 
   private Behavior<Command> onGetOnline(GetOnline get) {
+    if (holds(get, get.member())) return this;
     Member member = ensureMember(get.member());
     reply(member, ServerFrames.users(false, roomId, get.id(), userList()));
     return this;
@@ -197,14 +218,44 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     return passivateIfEmpty();
   }
 
+  /** Keeps {@code command} for later when it must wait for a Rejoin; true when kept. */
+  private boolean holds(Command command, Member from) {
+    if (held == null && (continuationSettled || members.containsKey(from.connectionId()))) {
+      return false;
+    }
+    if (held == null) {
+      held = new ArrayList<>();
+      timers.startSingleTimer(ReleaseHeld.INSTANCE, HOLD_FOR_REJOIN);
+    }
+    held.add(command);
+    return true;
+  }
+
+  /** Runs the held requests in their order; from now on nothing waits. */
+  private Behavior<Command> onReleaseHeld() {
+    continuationSettled = true;
+    timers.cancel(ReleaseHeld.INSTANCE);
+    List<Command> waiting = held;
+    held = null;
+    if (waiting != null) {
+      for (Command command : waiting) {
+        if (command instanceof Post post) onPost(post);
+        else if (command instanceof Typing typing) onTyping(typing);
+        else if (command instanceof GetOnline get) onGetOnline(get);
+      }
+    }
+    return this;
+  }
+
   private Behavior<Command> onRejoin(Rejoin rejoin) {
+    if (rejoin.replyTo() != null) rejoin.replyTo().tell(new NodeFanout.Rejoined(roomId));
     for (Member member : rejoin.members()) ensureMember(member);
     seq = Math.max(seq, rejoin.seq());
     for (User user : rejoin.users()) reportedUsers.putIfAbsent(user.id(), user);
     if (!timers.isTimerActive(SettleRejoins.INSTANCE)) {
       timers.startSingleTimer(SettleRejoins.INSTANCE, REJOIN_SETTLE);
     }
-    return this;
+    return onReleaseHeld();
   }
 
   /** Users that were in the room before it was rebuilt and have no member now have left. */
@@ -218,8 +269,9 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   private Behavior<Command> onStop() {
     if (!members.isEmpty()) {
-      successor.tell(new Rejoin(List.copyOf(members.values()), seq, userList()));
+      successor.tell(new Rejoin(List.copyOf(members.values()), seq, userList(), null));
     }
+    if (held != null) held.forEach(successor::tell);
     return Behaviors.stopped();
   }
 

@@ -69,8 +69,10 @@ class CborSerializationTest {
     roundTrips(new RoomActor.Post(member, null, "no reply", null));
     roundTrips(new RoomActor.Typing(member, true));
     roundTrips(new RoomActor.GetOnline(member, id));
-    roundTrips(new RoomActor.Rejoin(List.of(member, member), 41, List.of(member.user(), new User("u2", "Ben"))));
-    roundTrips(new RoomActor.Rejoin(List.of(), 0, List.of()));
+    roundTrips(new RoomActor.Rejoin(
+        List.of(member, member), 41, List.of(member.user(), new User("u2", "Ben")), member.fanout()));
+    roundTrips(new RoomActor.Rejoin(List.of(), 0, List.of(), null));
+    roundTrips(new NodeFanout.Rejoined("room-1"));
   }
 
   @Test

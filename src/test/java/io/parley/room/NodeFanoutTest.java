@@ -126,17 +126,30 @@ class NodeFanoutTest {
     f.fanout.tell(new NodeFanout.Deliver(room, frame("{}"), null, 41, null));
     f.fanout.tell(new NodeFanout.Deliver(room, frame("{}"), null, 42, null));
 
-    f.fanout.tell(NodeFanout.NodeLeft.INSTANCE);
     assertThat(f.rooms).as("no room is asked anything before a node leaves").isEmpty();
+    f.fanout.tell(NodeFanout.NodeLeft.INSTANCE);
     testKit.createTestProbe().awaitAssert(() -> assertThat(f.rooms).containsKey(room));
-    RoomActor.Rejoin rejoin = f.rooms.get(room).expectMessageClass(
-        RoomActor.Rejoin.class, NodeFanout.REJOIN_DELAY.plusSeconds(3));
+    RoomActor.Rejoin rejoin = f.rooms.get(room).expectMessageClass(RoomActor.Rejoin.class);
     assertThat(rejoin.members()).containsExactlyInAnyOrder(ann, bob);
     assertThat(rejoin.seq()).isEqualTo(42);
     assertThat(rejoin.users()).containsExactly(ANN, gone, BOB);
-    // and once more, for rooms sharding had not moved yet
-    assertThat(f.rooms.get(room).expectMessageClass(RoomActor.Rejoin.class,
-        NodeFanout.REJOIN_AGAIN.plusSeconds(3)).members()).hasSize(2);
+    assertThat(rejoin.replyTo()).isEqualTo(f.fanout);
+  }
+
+  @Test
+  void rejoinIsRepeatedUntilTheRoomAcknowledgesIt() {
+    Fixture f = new Fixture();
+    String room = room();
+    f.connect("a6");
+    f.subscribe(room, "a6", ANN);
+    f.fanout.tell(NodeFanout.NodeLeft.INSTANCE);
+    testKit.createTestProbe().awaitAssert(() -> assertThat(f.rooms).containsKey(room));
+    TestProbe<RoomActor.Command> roomProbe = f.rooms.get(room);
+    roomProbe.expectMessageClass(RoomActor.Rejoin.class); // lost, say
+    RoomActor.Rejoin again = roomProbe.expectMessageClass(
+        RoomActor.Rejoin.class, NodeFanout.REJOIN_RETRY.plusSeconds(2));
+    again.replyTo().tell(new NodeFanout.Rejoined(room));
+    roomProbe.expectNoMessage(NodeFanout.REJOIN_RETRY.multipliedBy(3));
   }
 
   @Test
@@ -147,7 +160,7 @@ class NodeFanoutTest {
     f.subscribe(room, "a5", ANN);
     f.fanout.tell(new NodeFanout.Unsubscribe(room, "a5"));
     f.fanout.tell(NodeFanout.NodeLeft.INSTANCE);
-    testKit.createTestProbe().expectNoMessage(NodeFanout.REJOIN_DELAY.plusMillis(500));
+    testKit.createTestProbe().expectNoMessage(NodeFanout.REJOIN_RETRY.multipliedBy(2));
     assertThat(f.rooms).doesNotContainKey(room);
   }
 

@@ -650,7 +650,7 @@ class RoomActorTest {
     Member ann = member("a1", ANN, nodeA);
     Member bob = member("b1", BOB, nodeB);
 
-    room.tell(new RoomActor.Rejoin(List.of(ann, bob), 7, List.of(ANN, BOB)));
+    room.tell(new RoomActor.Rejoin(List.of(ann, bob), 7, List.of(ANN, BOB), null));
     room.tell(new RoomActor.Post(ann, id("m"), "after the move", null));
     NodeFanout.Deliver onA = expectBroadcast(nodeA, room);
     assertThat(json(onA.frame()).get("type").textValue()).isEqualTo("new_message");
@@ -672,7 +672,7 @@ class RoomActorTest {
     TestProbe<NodeFanout.Command> node = node();
     Member ann = member("a1", ANN, node);
     // the node that hosted Bob and Cid is gone: only Ann's node rejoins, reporting all three
-    room.tell(new RoomActor.Rejoin(List.of(ann), 12, List.of(ANN, BOB, CID)));
+    room.tell(new RoomActor.Rejoin(List.of(ann), 12, List.of(ANN, BOB, CID), null));
     List<String> left = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
       NodeFanout.Deliver deliver = node.expectMessageClass(
@@ -687,12 +687,61 @@ class RoomActorTest {
   }
 
   @Test
+  void requestFromUnknownConnectionWaitsForTheRejoinSoSeqContinues() {
+    Room room = new Room();
+    TestProbe<NodeFanout.Command> node = node();
+    Member ann = member("a1", ANN, node);
+    Member bob = member("b1", BOB, node);
+    room.tell(new RoomActor.Post(ann, id("m"), "handed over", null));
+    node.expectNoMessage(QUIET); // held: this incarnation continues one whose state is coming
+    room.tell(new RoomActor.Rejoin(List.of(ann, bob), 11, List.of(ANN, BOB), null));
+    NodeFanout.Deliver message = expectBroadcast(node, room);
+    assertThat(json(message.frame()).get("seq").longValue()).isEqualTo(12);
+    assertThat(message.except()).isEqualTo("a1");
+    assertThat(expectReply(node, "a1").get("payload").get("seq").longValue()).isEqualTo(12);
+  }
+
+  @Test
+  void heldRequestsRunInOrderWhenNoRejoinComes() {
+    Room room = new Room();
+    TestProbe<NodeFanout.Command> node = node();
+    Member ann = member("a1", ANN, node);
+    room.tell(new RoomActor.Post(ann, null, "first", null));
+    room.tell(new RoomActor.Post(ann, null, "second", null));
+    NodeFanout.Deliver first = node.expectMessageClass(
+        NodeFanout.Deliver.class, RoomActor.HOLD_FOR_REJOIN.plusSeconds(2));
+    assertThat(json(first.frame()).get("payload").get("content").textValue()).isEqualTo("first");
+    assertThat(json(first.frame()).get("seq").longValue()).isEqualTo(1);
+    expectReply(node, "a1");
+    NodeFanout.Deliver second = expectBroadcast(node, room);
+    assertThat(json(second.frame()).get("seq").longValue()).isEqualTo(2);
+  }
+
+  @Test
+  void stopWhileHoldingHandsTheHeldRequestsToTheSuccessor() {
+    Room room = new Room();
+    TestProbe<NodeFanout.Command> node = node();
+    RoomActor.Post post = new RoomActor.Post(member("a1", ANN, node), null, "in transit", null);
+    room.tell(post);
+    room.tell(RoomActor.stopMessage());
+    assertThat(room.successor.receiveMessage()).isEqualTo(post);
+  }
+
+  @Test
+  void rejoinIsAcknowledgedToTheFanoutThatSentIt() {
+    Room room = new Room();
+    TestProbe<NodeFanout.Command> node = node();
+    room.tell(new RoomActor.Rejoin(List.of(member("a1", ANN, node)), 0, List.of(ANN), node.ref()));
+    assertThat(node.expectMessageClass(NodeFanout.Rejoined.class).room()).isEqualTo(room.id);
+  }
+
+  @Test
   void usersThatRejoinLaterThanTheFirstReportAreNotAnnouncedAsGone() {
     Room room = new Room();
     TestProbe<NodeFanout.Command> nodeA = node();
     TestProbe<NodeFanout.Command> nodeB = node();
-    room.tell(new RoomActor.Rejoin(List.of(member("a1", ANN, nodeA)), 3, List.of(ANN, BOB)));
-    room.tell(new RoomActor.Rejoin(List.of(member("b1", BOB, nodeB)), 5, List.of(ANN, BOB)));
+    room.tell(new RoomActor.Rejoin(List.of(member("a1", ANN, nodeA)), 3, List.of(ANN, BOB), null));
+    room.tell(new RoomActor.Rejoin(List.of(member("b1", BOB, nodeB)), 5, List.of(ANN, BOB), null));
     nodeA.expectNoMessage(RoomActor.REJOIN_SETTLE.plusMillis(500));
     nodeB.expectNoMessage(QUIET);
   }
@@ -730,7 +779,7 @@ class RoomActorTest {
     TestProbe<NodeFanout.Command> node = node();
     TestProbe<Object> bobClient = testKit.createTestProbe();
     Member ann = member("c1", ANN, node);
-    room.tell(new RoomActor.Rejoin(List.of(ann, member("c2", BOB, node, bobClient)), 3, List.of()));
+    room.tell(new RoomActor.Rejoin(List.of(ann, member("c2", BOB, node, bobClient)), 3, List.of(), null));
 
     bobClient.stop();
     JsonNode left = json(expectBroadcast(node, room).frame());
@@ -748,7 +797,7 @@ class RoomActorTest {
       room.tell(new RoomActor.Post(ann, null, "m" + i, null));
     }
 
-    room.tell(new RoomActor.Rejoin(List.of(ann), 1, List.of(ANN)));
+    room.tell(new RoomActor.Rejoin(List.of(ann), 1, List.of(ANN), null));
     room.tell(new RoomActor.Post(ann, null, "next", null));
     JsonNode last = fish(node, m -> m instanceof NodeFanout.Deliver d
         && json(d.frame()).path("payload").path("content").asText().equals("next")

@@ -3,6 +3,7 @@ package io.parley.testing;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.parley.app.ParleyNode;
+import io.parley.room.RoomActor;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -11,9 +12,15 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.cluster.sharding.ShardRegion;
+import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 
@@ -60,6 +67,17 @@ public final class TestCluster implements AutoCloseable {
 
   public List<ParleyNode> nodes() {
     return nodes;
+  }
+
+  /** The room ids whose entities run on this node now. */
+  public static Set<String> roomsHostedOn(ParleyNode node) {
+    TestProbe<ShardRegion.CurrentShardRegionState> probe =
+        ActorTestKit.create(node.system()).createTestProbe();
+    ClusterSharding.get(node.system()).shardState()
+        .tell(new GetShardRegionState(RoomActor.TYPE_KEY, probe.ref()));
+    Set<String> rooms = new HashSet<>();
+    for (ShardRegion.ShardState shard : probe.receiveMessage().getShards()) rooms.addAll(shard.getEntityIds());
+    return rooms;
   }
 
   public static HttpResponse<String> get(ParleyNode node, String path) throws Exception {

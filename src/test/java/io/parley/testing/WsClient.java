@@ -82,6 +82,16 @@ public final class WsClient implements AutoCloseable {
     }
   }
 
+  /** The next frame if one comes within {@code within}, else null. */
+  public JsonNode poll(Duration within) {
+    try {
+      String frame = frames.poll(within.toMillis(), TimeUnit.MILLISECONDS);
+      return frame == null ? null : JSON.readTree(frame);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
   /** The next frame, which must be of this type. */
   public JsonNode expect(String type) {
     JsonNode frame = next();
