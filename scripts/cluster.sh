@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# A 3-node Parley cluster as local processes on 127.0.0.2, .3 and .4 (HTTP 8080 and Artery 2552
+# on each), with the environment docker/docker-compose.yml gives its containers.
+#
+#   scripts/cluster.sh start          build the jar if needed, start the nodes, wait until all are ready
+#   scripts/cluster.sh stop           SIGTERM every node (graceful: drain, hand-off, leave)
+#   scripts/cluster.sh status         per node: pid, readiness, online count
+#   scripts/cluster.sh kill N         kill -9 node N (failover drill)
+#   scripts/cluster.sh start-node N   (re)start node N alone
+#   scripts/cluster.sh env N          print node N's environment
+#
+# PARLEY_CLUSTER_DIR (default .cluster/) holds pid files and logs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+NODES=(1 2 3)
+DIR=${PARLEY_CLUSTER_DIR:-.cluster}
+JAR=target/parley.jar
+JAVA_OPTS=${JAVA_OPTS:--Xmx512m}
+READY_TIMEOUT=${PARLEY_READY_TIMEOUT:-90}
+
+ip() { echo "127.0.0.$(($1 + 1))"; }
+
+seeds() {
+  local list=() n
+  for n in "${NODES[@]}"; do list+=("$(ip "$n"):2552"); done
+  (IFS=,; echo "${list[*]}")
+}
+
+# The environment of node N: docker/cluster.env, then what differs per node.
+node_env() {
+  grep -Ev '^\s*(#|$)' docker/cluster.env
+  echo "PARLEY_NODE_NAME=node$1"
+  echo "PARLEY_HTTP_HOST=$(ip "$1")"
+  echo "PARLEY_CLUSTER_HOST=$(ip "$1")"
+  echo "PARLEY_SEED_NODES=$(seeds)"
+}
+
+pid_of() { cat "$DIR/node$1.pid" 2>/dev/null || true; }
+alive() { local pid; pid=$(pid_of "$1"); [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
+ready() { curl -fsS -o /dev/null --max-time 2 "http://$(ip "$1"):8080/ready"; }
+
+start_node() {
+  local n=$1
+  if alive "$n"; then echo "node$n already running (pid $(pid_of "$n"))"; return; fi
+  mkdir -p "$DIR"
+  # shellcheck disable=SC2046
+  env $(node_env "$n" | xargs) nohup java $JAVA_OPTS -jar "$JAR" >"$DIR/node$n.log" 2>&1 &
+  echo $! >"$DIR/node$n.pid"
+  echo "node$n starting on $(ip "$n") (pid $!, log $DIR/node$n.log)"
+}
+
+wait_ready() {
+  local deadline=$((SECONDS + READY_TIMEOUT)) n
+  for n in "$@"; do
+    until ready "$n"; do
+      if ! alive "$n"; then echo "node$n died; see $DIR/node$n.log" >&2; exit 1; fi
+      if ((SECONDS > deadline)); then echo "node$n not ready after ${READY_TIMEOUT}s" >&2; exit 1; fi
+      sleep 0.5
+    done
+    echo "node$n ready: http://$(ip "$n"):8080"
+  done
+}
+
+stop_nodes() {
+  local n pid
+  for n in "${NODES[@]}"; do
+    pid=$(pid_of "$n")
+    if alive "$n"; then kill -TERM "$pid"; fi
+  done
+  for n in "${NODES[@]}"; do
+    pid=$(pid_of "$n")
+    [ -n "$pid" ] || continue
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; echo "node$n did not stop in 30 s: killed"; fi
+    rm -f "$DIR/node$n.pid"
+    echo "node$n stopped"
+  done
+}
+
+case "${1:-}" in
+  start)
+    [ -f "$JAR" ] || mvn -B -q -DskipTests package
+    for n in "${NODES[@]}"; do start_node "$n"; done
+    wait_ready "${NODES[@]}"
+    ;;
+  start-node)
+    start_node "$2"
+    wait_ready "$2"
+    ;;
+  stop)
+    stop_nodes
+    ;;
+  kill)
+    if alive "$2"; then kill -KILL "$(pid_of "$2")"; echo "node$2 killed (kill -9)"; else echo "node$2 is not running"; fi
+    ;;
+  status)
+    for n in "${NODES[@]}"; do
+      if alive "$n"; then
+        state=$(ready "$n" && echo ready || echo "not ready")
+        online=$(curl -fsS --max-time 2 "http://$(ip "$n"):8080/ws/online" 2>/dev/null || echo "-")
+        echo "node$n $(ip "$n") pid $(pid_of "$n") $state online $online"
+      else
+        echo "node$n $(ip "$n") down"
+      fi
+    done
+    ;;
+  env)
+    node_env "$2"
+    ;;
+  *)
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac
