@@ -3,9 +3,9 @@ package io.parley.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.parley.app.ParleyNode;
 import io.parley.metrics.ParleyMetrics;
+import io.parley.testing.OnlineCounts;
 import io.parley.testing.TestCluster;
 import io.parley.testing.TestNode;
 import io.parley.testing.TestTokens;
@@ -27,7 +27,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(LogCapturingExtension.class)
 class MultiNodeTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration CONVERGENCE = Duration.ofSeconds(3);
 
   private static ActorTestKit kit;
@@ -139,33 +138,14 @@ class MultiNodeTest {
     }
   }
 
-  private static JsonNode online(ParleyNode node) {
-    try {
-      return JSON.readTree(TestCluster.get(node, "/ws/online").body());
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
-  }
-
-  /** The count once every node agrees and it has stopped moving (earlier tests' clients gone). */
-  private static JsonNode settledOnline() {
-    TestProbe<Object> probe = kit.createTestProbe();
-    return probe.awaitAssert(Duration.ofSeconds(10), () -> {
-      JsonNode first = online(cluster.node(0));
-      probe.expectNoMessage(Duration.ofMillis(600));
-      for (ParleyNode node : cluster.nodes()) assertThat(online(node)).isEqualTo(first);
-      return first;
-    });
-  }
-
   @Test
   void onlineCountCoversTheWholeClusterOnEveryNode() throws Exception {
-    JsonNode before = settledOnline();
+    JsonNode before = OnlineCounts.settled(kit.createTestProbe(), cluster.nodes());
     try (WsClient a = connect(0, "counted-a"); WsClient b = connect(1, "counted-b");
         WsClient aAgain = connect(2, "counted-a")) {
       kit.createTestProbe().awaitAssert(CONVERGENCE, () -> {
         for (ParleyNode node : cluster.nodes()) {
-          JsonNode online = online(node);
+          JsonNode online = OnlineCounts.read(node);
           assertThat(online.path("online").asInt()).isEqualTo(before.path("online").asInt() + 2);
           assertThat(online.path("connections").asInt())
               .isEqualTo(before.path("connections").asInt() + 3);
@@ -174,7 +154,7 @@ class MultiNodeTest {
       });
     }
     kit.createTestProbe().awaitAssert(CONVERGENCE, () -> {
-      for (ParleyNode node : cluster.nodes()) assertThat(online(node)).isEqualTo(before);
+      for (ParleyNode node : cluster.nodes()) assertThat(OnlineCounts.read(node)).isEqualTo(before);
       return null;
     });
   }

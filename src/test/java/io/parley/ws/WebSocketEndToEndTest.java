@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.parley.app.ParleyNode;
+import io.parley.testing.OnlineCounts;
 import io.parley.testing.RawWsClient;
 import io.parley.testing.TestNode;
 import io.parley.testing.TestTokens;
@@ -102,7 +103,7 @@ class WebSocketEndToEndTest {
 
   @Test
   void onlineCountFollowsConnectionsAndDistinctUsers() throws Exception {
-    JsonNode before = JSON.readTree(get("/ws/online"));
+    JsonNode before = OnlineCounts.settled(kit.createTestProbe(), List.of(node));
     WsClient first = connect("counted-user");
     WsClient second = connect("counted-user");
     kit.createTestProbe().awaitAssert(WAIT, () -> {
