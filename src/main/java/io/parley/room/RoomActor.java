@@ -2,6 +2,7 @@ package io.parley.room;
 
 import io.parley.common.CborSerializable;
 import io.parley.metrics.ParleyMetrics;
+import io.parley.protocol.ErrorCode;
 import io.parley.protocol.RequestId;
 import io.parley.protocol.ServerFrames;
 import io.parley.protocol.User;
@@ -11,10 +12,12 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -88,24 +91,29 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
    */
   static final Duration HOLD_FOR_REJOIN = Duration.ofSeconds(1);
 
-  public static void initSharding(ActorSystem<?> system) {
+  /** @param maxRooms how many rooms this node hosts before new ones refuse everyone */
+  public static void initSharding(ActorSystem<?> system, int maxRooms) {
     ClusterSharding sharding = ClusterSharding.get(system);
     sharding.init(
         Entity.of(TYPE_KEY, ctx -> create(
-                ctx.getEntityId(), ctx.getShard(), sharding.entityRefFor(TYPE_KEY, ctx.getEntityId())))
+                ctx.getEntityId(), ctx.getShard(),
+                sharding.entityRefFor(TYPE_KEY, ctx.getEntityId()), maxRooms))
             .withStopMessage(Stop.INSTANCE));
   }
 
   /**
    * @param shard where to ask for passivation
    * @param successor this room as sharding reaches it, for {@link Rejoin}
+   * @param maxRooms rooms this node may host; a room started beyond it refuses every request
    */
   public static Behavior<Command> create(
       String roomId,
       ActorRef<ClusterSharding.ShardCommand> shard,
-      RecipientRef<Command> successor) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(
-        timers -> new RoomActor(ctx, timers, roomId, shard, successor)));
+      RecipientRef<Command> successor,
+      int maxRooms) {
+    return Behaviors.withMdc(Command.class, Map.of("room", roomId),
+        Behaviors.setup(ctx -> Behaviors.withTimers(
+            timers -> new RoomActor(ctx, timers, roomId, shard, successor, maxRooms))));
   }
 
   /** The stop message sharding sends; public for tests that act as the shard. */
@@ -133,6 +141,9 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   private final Map<ActorRef<NodeFanout.Command>, Integer> nodes = new HashMap<>();
   /** Users reported present by rejoins, checked against the members when they settle. */
   private final Map<String, User> reportedUsers = new LinkedHashMap<>();
+  private final int maxRooms;
+  /** Started while this node already hosted its maximum of rooms: refuses every request. */
+  private final boolean overCapacity;
   private long seq;
   private boolean passivating;
   /** A Rejoin came, or the wait for one ended: requests from unknown connections run at once. */
@@ -145,11 +156,14 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
       TimerScheduler<Command> timers,
       String roomId,
       ActorRef<ClusterSharding.ShardCommand> shard,
-      RecipientRef<Command> successor) {
+      RecipientRef<Command> successor,
+      int maxRooms) {
     super(context);
     this.timers = timers;
     this.metrics = ParleyMetrics.get(context.getSystem());
     this.roomId = roomId;
+    this.maxRooms = maxRooms;
+    this.overCapacity = metrics.rooms.incrementAndGet() > maxRooms;
     this.shard = shard;
     this.successor = successor;
   }
@@ -167,13 +181,19 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
         .onMessageEquals(SettleRejoins.INSTANCE, this::onSettleRejoins)
         .onMessageEquals(ReleaseHeld.INSTANCE, this::onReleaseHeld)
         .onMessageEquals(Stop.INSTANCE, this::onStop)
+        .onSignal(PostStop.class, stopped -> {
+          metrics.rooms.decrementAndGet();
+          return this;
+        })
         .build();
   }
 
   private Behavior<Command> onJoin(Join join) {
+    if (overCapacity) return refuseOverCapacity(join.member(), join.id());
     Member member = join.member();
     if (!members.containsKey(member.connectionId())) admit(member, true);
     List<User> users = userList();
+    metrics.frameOut("room_info").increment();
     member.fanout().tell(new NodeFanout.DeliverTo(
         member.connectionId(), ServerFrames.users(true, roomId, join.id(), users), roomId, users));
     return this;
@@ -181,40 +201,50 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   private Behavior<Command> onLeave(Leave leave) {
     remove(leave.member().connectionId());
-    if (leave.id() != null) reply(leave.member(), ServerFrames.ack(leave.id(), roomId));
+    if (leave.id() != null) reply(leave.member(), "ack", ServerFrames.ack(leave.id(), roomId));
     return passivateIfEmpty();
   }
 
   private Behavior<Command> onPost(Post post) {
+    if (overCapacity) return refuseOverCapacity(post.member(), post.id());
     if (holds(post, post.member())) return this;
     Member sender = ensureMember(post.member());
     long messageSeq = ++seq;
     String messageId = newMessageId();
-    broadcast(
+    broadcast("new_message",
         ServerFrames.newMessage(
             roomId, messageId, messageSeq, sender.user(), post.content(), post.replyTo()),
         sender.connectionId(), messageSeq, null);
-    reply(sender, ServerFrames.messageAck(post.id(), roomId, messageId, messageSeq));
+    reply(sender, "ack", ServerFrames.messageAck(post.id(), roomId, messageId, messageSeq));
     return this;
   }
 
   private Behavior<Command> onTyping(Typing typing) {
+    if (overCapacity) return passivateIfEmpty();
     if (holds(typing, typing.member())) return this;
     Member typer = ensureMember(typing.member());
-    broadcast(ServerFrames.userTyping(roomId, typer.user(), typing.typing()),
+    broadcast("user_typing", ServerFrames.userTyping(roomId, typer.user(), typing.typing()),
         typer.connectionId(), 0, null);
     return this;
   }
 
   private Behavior<Command> onGetOnline(GetOnline get) {
+    if (overCapacity) return refuseOverCapacity(get.member(), get.id());
     if (holds(get, get.member())) return this;
     Member member = ensureMember(get.member());
-    reply(member, ServerFrames.users(false, roomId, get.id(), userList()));
+    reply(member, "online_users", ServerFrames.users(false, roomId, get.id(), userList()));
     return this;
   }
 
   private Behavior<Command> onMemberStopped(MemberStopped stopped) {
     remove(stopped.connectionId());
+    return passivateIfEmpty();
+  }
+
+  private Behavior<Command> refuseOverCapacity(Member member, RequestId id) {
+    metrics.roomCapRefusals.increment();
+    reply(member, "error", ServerFrames.error(id, roomId, ErrorCode.TOO_MANY_ROOMS,
+        "this node already hosts its maximum of " + maxRooms + " rooms"));
     return passivateIfEmpty();
   }
 
@@ -313,8 +343,8 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   /** {@code user_joined} / {@code user_left}, which fan-outs also read to follow presence. */
   private void announcePresence(User user, boolean present, String except) {
-    broadcast(ServerFrames.presence(present, roomId, user), except, 0,
-        new NodeFanout.PresenceChange(user, present));
+    broadcast(present ? "user_joined" : "user_left", ServerFrames.presence(present, roomId, user),
+        except, 0, new NodeFanout.PresenceChange(user, present));
   }
 
   private Behavior<Command> passivateIfEmpty() {
@@ -327,17 +357,20 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   /** One Deliver per node that hosts members, the same frame bytes for all of them. */
   private void broadcast(
-      byte[] frame, String except, long frameSeq, NodeFanout.PresenceChange presence) {
+      String type, byte[] frame, String except, long frameSeq, NodeFanout.PresenceChange presence) {
     if (nodes.isEmpty()) return;
     metrics.broadcasts.increment();
-    NodeFanout.Deliver deliver = new NodeFanout.Deliver(roomId, frame, except, frameSeq, presence);
+    metrics.frameOut(type).increment();
+    NodeFanout.Deliver deliver = new NodeFanout.Deliver(
+        roomId, frame, except, frameSeq, presence, System.currentTimeMillis());
     for (ActorRef<NodeFanout.Command> node : nodes.keySet()) {
       node.tell(deliver);
       (node.path().address().hasLocalScope() ? metrics.fanoutLocal : metrics.fanoutRemote).increment();
     }
   }
 
-  private static void reply(Member member, byte[] frame) {
+  private void reply(Member member, String type, byte[] frame) {
+    metrics.frameOut(type).increment();
     member.fanout().tell(new NodeFanout.DeliverTo(member.connectionId(), frame, null, null));
   }
 
