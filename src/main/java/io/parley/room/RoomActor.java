@@ -86,10 +86,17 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   /**
    * A request from a connection this incarnation does not know means it continues an earlier
    * one (handed off, or rebuilt after a node loss) whose Rejoin is on its way by another route.
-   * Such requests wait for the first Rejoin, at most this long, so that messages keep their
-   * seq order instead of starting again at 1.
+   * Such requests wait for a Rejoin, at most this long, so that messages keep their seq order
+   * instead of starting again at 1.
    */
   static final Duration HOLD_FOR_REJOIN = Duration.ofSeconds(1);
+
+  /**
+   * After a survivor's Rejoin, how long a rebuilt room keeps holding requests for the other
+   * survivors' Rejoins (they are retried every 500 ms), so that their members get the messages
+   * too. The previous incarnation's own Rejoin is complete and releases them at once.
+   */
+  static final Duration REJOIN_GRACE = Duration.ofMillis(600);
 
   /** @param maxRooms how many rooms this node hosts before new ones refuse everyone */
   public static void initSharding(ActorSystem<?> system, int maxRooms) {
@@ -146,9 +153,12 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   private final boolean overCapacity;
   private long seq;
   private boolean passivating;
-  /** A Rejoin came, or the wait for one ended: requests from unknown connections run at once. */
-  private boolean continuationSettled;
-  /** Requests waiting for a Rejoin (see {@link #HOLD_FOR_REJOIN}), in arrival order; or null. */
+  /**
+   * This incarnation runs normally (a join came, or the wait for rejoins ended): requests run
+   * at once. Until then it may be the continuation of an earlier one; see {@link #holds}.
+   */
+  private boolean settled;
+  /** Requests waiting for rejoins, in arrival order; or null. */
   private List<Command> held;
 
   private RoomActor(
@@ -190,6 +200,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   private Behavior<Command> onJoin(Join join) {
     if (overCapacity) return refuseOverCapacity(join.member(), join.id());
+    settled = settled || held == null;
     Member member = join.member();
     if (!members.containsKey(member.connectionId())) admit(member, true);
     List<User> users = userList();
@@ -248,22 +259,27 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     return passivateIfEmpty();
   }
 
-  /** Keeps {@code command} for later when it must wait for a Rejoin; true when kept. */
+  /**
+   * Keeps {@code command} for later when it must wait for rejoins: while holding, and when an
+   * unsettled incarnation hears from a connection it does not know. True when kept.
+   */
   private boolean holds(Command command, Member from) {
-    if (held == null && (continuationSettled || members.containsKey(from.connectionId()))) {
-      return false;
-    }
     if (held == null) {
-      held = new ArrayList<>();
-      timers.startSingleTimer(ReleaseHeld.INSTANCE, HOLD_FOR_REJOIN);
+      if (settled || members.containsKey(from.connectionId())) return false;
+      holdFor(HOLD_FOR_REJOIN);
     }
     held.add(command);
     return true;
   }
 
+  private void holdFor(Duration duration) {
+    if (held == null) held = new ArrayList<>();
+    timers.startSingleTimer(ReleaseHeld.INSTANCE, duration);
+  }
+
   /** Runs the held requests in their order; from now on nothing waits. */
   private Behavior<Command> onReleaseHeld() {
-    continuationSettled = true;
+    settled = true;
     timers.cancel(ReleaseHeld.INSTANCE);
     List<Command> waiting = held;
     held = null;
@@ -285,7 +301,9 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     if (!timers.isTimerActive(SettleRejoins.INSTANCE)) {
       timers.startSingleTimer(SettleRejoins.INSTANCE, REJOIN_SETTLE);
     }
-    return onReleaseHeld();
+    if (rejoin.replyTo() == null) return onReleaseHeld(); // the predecessor's complete state
+    if (!settled) holdFor(REJOIN_GRACE);
+    return this;
   }
 
   /** Users that were in the room before it was rebuilt and have no member now have left. */
