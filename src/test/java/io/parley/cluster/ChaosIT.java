@@ -2,21 +2,12 @@ package io.parley.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.auth0.jwt.JWT;
-import com.auth0.jwt.algorithms.Algorithm;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.parley.testing.ScriptCluster;
 import io.parley.testing.WsClient;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -44,7 +35,6 @@ import org.junit.jupiter.api.Test;
  * all of the clients that stayed connected. Bounded: three cycles, each with time limits.
  */
 class ChaosIT {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Path RUN_DIR = Path.of("target/chaos-it");
   private static final List<String> ROOMS = List.of("chaos-a", "chaos-b", "chaos-c", "chaos-d");
   private static final Duration RECOVERY_BOUND = Duration.ofSeconds(10);
@@ -52,52 +42,19 @@ class ChaosIT {
 
   private static ActorTestKit kit;
   private static TestProbe<Object> waiter;
+  private static ScriptCluster cluster;
 
   @BeforeAll
   static void startCluster() throws Exception {
     kit = ActorTestKit.create("ChaosITProbes");
     waiter = kit.createTestProbe();
-    Runtime.getRuntime().addShutdownHook(new Thread(ChaosIT::stopCluster));
-    try {
-      script(Duration.ofMinutes(3), "start");
-    } catch (Exception | AssertionError e) {
-      stopCluster();
-      throw e;
-    }
+    cluster = ScriptCluster.start(RUN_DIR);
   }
 
   @AfterAll
   static void stop() {
-    stopCluster();
+    if (cluster != null) cluster.close();
     kit.shutdownTestKit();
-  }
-
-  static void stopCluster() {
-    try {
-      script(Duration.ofMinutes(1), "stop");
-    } catch (Exception | AssertionError e) {
-      try (var pids = Files.newDirectoryStream(RUN_DIR, "*.pid")) {
-        for (Path pid : pids) {
-          ProcessHandle.of(Long.parseLong(Files.readString(pid).trim())).ifPresent(ProcessHandle::destroyForcibly);
-        }
-      } catch (IOException nothingStarted) {
-        // no pid files
-      }
-    }
-  }
-
-  private static void script(Duration timeout, String... args) throws Exception {
-    List<String> command = new ArrayList<>(List.of("scripts/cluster.sh"));
-    command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
-    builder.environment().put("PARLEY_CLUSTER_DIR", RUN_DIR.toString());
-    Process process = builder.start();
-    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!process.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
-      process.destroyForcibly();
-      throw new AssertionError("cluster.sh " + String.join(" ", args) + " timed out:\n" + output);
-    }
-    assertThat(process.exitValue()).as("cluster.sh %s:%n%s", String.join(" ", args), output).isZero();
   }
 
   /** A connected user whose frames a background thread sorts as they come. */
@@ -114,7 +71,7 @@ class ChaosIT {
     Chatter(String user, int node) throws IOException {
       this.user = user;
       this.node = node;
-      this.socket = WsClient.connected(URI.create("ws://127.0.0." + (node + 1) + ":8080/ws?token=" + token(user)));
+      this.socket = WsClient.connected(ScriptCluster.wsUri(node, user));
       this.reader = new Thread(this::read, "chatter-" + user);
       reader.start();
       for (String room : ROOMS) {
@@ -154,21 +111,6 @@ class ChaosIT {
       reading.set(false);
       socket.close();
     }
-  }
-
-  private static String token(String user) throws IOException {
-    String secret = null;
-    for (String line : Files.readAllLines(Path.of("docker/cluster.env"))) {
-      if (line.startsWith("PARLEY_JWT_SECRET=")) secret = line.substring(line.indexOf('=') + 1).trim();
-    }
-    return JWT.create().withSubject(user).withClaim("name", user)
-        .withExpiresAt(Instant.now().plus(Duration.ofHours(1))).sign(Algorithm.HMAC256(secret));
-  }
-
-  private static JsonNode online(int node) throws Exception {
-    return JSON.readTree(HttpClient.newHttpClient().send(
-        HttpRequest.newBuilder(URI.create("http://127.0.0." + (node + 1) + ":8080/ws/online")).build(),
-        HttpResponse.BodyHandlers.ofString()).body());
   }
 
   @Test
@@ -212,7 +154,7 @@ class ChaosIT {
     for (int cycle = 1; cycle <= CYCLES; cycle++) {
       int victim = 2 + random.nextInt(2);
       Chatter gone = movers.remove(victim);
-      script(Duration.ofSeconds(30), "kill", String.valueOf(victim));
+      cluster.run(Duration.ofSeconds(30), "kill", String.valueOf(victim));
       long killedAt = System.nanoTime();
       gone.close();
       int survivor = victim == 2 ? 3 : 2;
@@ -240,7 +182,7 @@ class ChaosIT {
       assertThat(pending).as("rooms not working again after cycle %d", cycle).isEmpty();
       assertThat(recovered).isLessThan(RECOVERY_BOUND.toMillis());
 
-      script(Duration.ofMinutes(2), "start-node", String.valueOf(victim));
+      cluster.run(Duration.ofMinutes(2), "start-node", String.valueOf(victim));
       movers.put(victim, new Chatter("mover-" + victim, victim));
     }
 
@@ -273,7 +215,7 @@ class ChaosIT {
     for (int node = 1; node <= 3; node++) {
       int n = node;
       waiter.awaitAssert(Duration.ofSeconds(10), () -> {
-        JsonNode counts = online(n);
+        JsonNode counts = ScriptCluster.online(n);
         assertThat(counts.path("online").asInt()).as("online on node%d", n).isEqualTo(4);
         assertThat(counts.path("connections").asInt()).as("connections on node%d", n).isEqualTo(4);
         return null;
