@@ -8,7 +8,6 @@ import io.parley.protocol.ServerFrames;
 import io.parley.protocol.User;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -128,24 +127,12 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     return Stop.INSTANCE;
   }
 
-  private static final class Presence {
-    final User user;
-    int connections;
-
-    Presence(User user) {
-      this.user = user;
-    }
-  }
-
   private final TimerScheduler<Command> timers;
   private final ParleyMetrics metrics;
   private final String roomId;
   private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final RecipientRef<Command> successor;
-  private final Map<String, Member> members = new HashMap<>();
-  private final Map<String, Presence> users = new LinkedHashMap<>();
-  /** Members per node, by that node's fan-out. */
-  private final Map<ActorRef<NodeFanout.Command>, Integer> nodes = new HashMap<>();
+  private final RoomMembership members = new RoomMembership();
   /** Users reported present by rejoins, checked against the members when they settle. */
   private final Map<String, User> reportedUsers = new LinkedHashMap<>();
   private final int maxRooms;
@@ -202,8 +189,8 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     if (overCapacity) return refuseOverCapacity(join.member(), join.id());
     settled = settled || held == null;
     Member member = join.member();
-    if (!members.containsKey(member.connectionId())) admit(member, true);
-    List<User> users = userList();
+    if (!members.contains(member.connectionId())) admit(member, true);
+    List<User> users = members.users();
     metrics.frameOut("room_info").increment();
     member.fanout().tell(new NodeFanout.DeliverTo(
         member.connectionId(), ServerFrames.users(true, roomId, join.id(), users), roomId, users));
@@ -243,7 +230,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     if (overCapacity) return refuseOverCapacity(get.member(), get.id());
     if (holds(get, get.member())) return this;
     Member member = ensureMember(get.member());
-    reply(member, "online_users", ServerFrames.users(false, roomId, get.id(), userList()));
+    reply(member, "online_users", ServerFrames.users(false, roomId, get.id(), members.users()));
     return this;
   }
 
@@ -265,7 +252,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
    */
   private boolean holds(Command command, Member from) {
     if (held == null) {
-      if (settled || members.containsKey(from.connectionId())) return false;
+      if (settled || members.contains(from.connectionId())) return false;
       holdFor(HOLD_FOR_REJOIN);
     }
     held.add(command);
@@ -309,7 +296,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   /** Users that were in the room before it was rebuilt and have no member now have left. */
   private Behavior<Command> onSettleRejoins() {
     for (User user : reportedUsers.values()) {
-      if (!users.containsKey(user.id())) announcePresence(user, false, null);
+      if (!members.isPresent(user.id())) announcePresence(user, false, null);
     }
     reportedUsers.clear();
     return passivateIfEmpty();
@@ -317,7 +304,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   private Behavior<Command> onStop() {
     if (!members.isEmpty()) {
-      successor.tell(new Rejoin(List.copyOf(members.values()), seq, userList(), null));
+      successor.tell(new Rejoin(List.copyOf(members.members()), seq, members.users(), null));
     }
     if (held != null) held.forEach(successor::tell);
     return Behaviors.stopped();
@@ -335,28 +322,15 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   }
 
   private void admit(Member member, boolean announce) {
-    members.put(member.connectionId(), member);
     getContext().watchWith(member.client(), new MemberStopped(member.connectionId()));
-    nodes.merge(member.fanout(), 1, Integer::sum);
-    Presence presence = users.get(member.user().id());
-    if (presence == null) {
-      presence = new Presence(member.user());
-      users.put(member.user().id(), presence);
-      if (announce) announcePresence(member.user(), true, member.connectionId());
+    if (members.add(member) && announce) {
+      announcePresence(member.user(), true, member.connectionId());
     }
-    presence.connections++;
   }
 
   private void remove(String connectionId) {
-    Member member = members.remove(connectionId);
-    if (member == null) return;
-    getContext().unwatch(member.client());
-    if (nodes.merge(member.fanout(), -1, Integer::sum) == 0) nodes.remove(member.fanout());
-    Presence presence = users.get(member.user().id());
-    if (--presence.connections == 0) {
-      users.remove(member.user().id());
-      announcePresence(presence.user, false, null);
-    }
+    Member member = members.remove(connectionId, user -> announcePresence(user, false, null));
+    if (member != null) getContext().unwatch(member.client());
   }
 
   /** {@code user_joined} / {@code user_left}, which fan-outs also read to follow presence. */
@@ -376,12 +350,12 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   /** One Deliver per node that hosts members, the same frame bytes for all of them. */
   private void broadcast(
       String type, byte[] frame, String except, long frameSeq, NodeFanout.PresenceChange presence) {
-    if (nodes.isEmpty()) return;
+    if (members.isEmpty()) return;
     metrics.broadcasts.increment();
     metrics.frameOut(type).increment();
     NodeFanout.Deliver deliver = new NodeFanout.Deliver(
         roomId, frame, except, frameSeq, presence, System.currentTimeMillis());
-    for (ActorRef<NodeFanout.Command> node : nodes.keySet()) {
+    for (ActorRef<NodeFanout.Command> node : members.nodes()) {
       node.tell(deliver);
       (node.path().address().hasLocalScope() ? metrics.fanoutLocal : metrics.fanoutRemote).increment();
     }
@@ -390,12 +364,6 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   private void reply(Member member, String type, byte[] frame) {
     metrics.frameOut(type).increment();
     member.fanout().tell(new NodeFanout.DeliverTo(member.connectionId(), frame, null, null));
-  }
-
-  private List<User> userList() {
-    List<User> list = new ArrayList<>(users.size());
-    for (Presence presence : users.values()) list.add(presence.user);
-    return list;
   }
 
   private static String newMessageId() {
