@@ -280,6 +280,16 @@ class WebSocketEndToEndTest {
   }
 
   @Test
+  void idWithAnUnpairedSurrogateGetsAnErrorAndTheConnectionStaysOpen() {
+    try (WsClient client = connect("lone-surrogate")) {
+      client.send("{\"type\":\"ping\",\"id\":\"\\ud800\"}");
+      assertThat(client.expect("error").path("payload").path("code").asText()).isEqualTo("INVALID_FORMAT");
+      client.send("{\"type\":\"ping\",\"id\":\"\\ud83d\\ude00\"}");
+      assertThat(client.expect("pong").path("id").asText()).isEqualTo("\ud83d\ude00");
+    }
+  }
+
+  @Test
   void burstOfAHundredFramesIsRateLimitedButNotClosed() {
     try (WsClient client = connect("bursty")) {
       for (int i = 0; i < 100; i++) client.send("{\"type\":\"ping\",\"id\":" + i + "}");
