@@ -258,6 +258,16 @@ class WebSocketEndToEndTest {
   }
 
   @Test
+  void reservedOpcodesCloseWith1002() throws Exception {
+    for (int opcode : new int[] {0x3, 0x7, 0xB, 0xF}) {
+      try (RawWsClient client = raw("reserved-opcode")) {
+        client.sendFrame(opcode, new byte[] {1, 2}, true, true);
+        assertThat(client.awaitCloseCode(WAIT)).as("opcode %x", opcode).isEqualTo(CloseCodes.PROTOCOL_ERROR);
+      }
+    }
+  }
+
+  @Test
   void clientCloseIsEchoedWithItsCode() throws Exception {
     try (RawWsClient client = raw("closer")) {
       client.sendFrame(RawWsClient.CLOSE, new byte[] {0x03, (byte) 0xE8}, true, true);
