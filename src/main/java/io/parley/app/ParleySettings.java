@@ -34,6 +34,11 @@ public record ParleySettings(
     JwtSettings jwtSettings = new JwtSettings(
         jwt.getString("secret"),
         jwt.getString("public-key"),
+        new JwtSettings.Jwks(
+            jwt.getString("jwks-url").trim(),
+            jwt.getDuration("jwks-cache-ttl"),
+            jwt.getDuration("jwks-refetch-interval"),
+            jwt.getDuration("jwks-timeout")),
         jwt.getString("issuer"),
         jwt.getString("audience"),
         jwt.getBoolean("require-exp"),

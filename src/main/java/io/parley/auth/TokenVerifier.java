@@ -21,12 +21,18 @@ import java.security.interfaces.RSAPublicKey;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.LongSupplier;
 
 /**
  * Checks tokens at connect time. One verifier per accepted algorithm, chosen by the token's
  * header but bound to its own key: HS256 only with the shared secret, RS256 only with an RSA
  * public key, ES256 only with an EC P-256 public key. {@code none} and anything else is refused,
  * and a public key is never used as an HMAC secret (algorithm confusion).
+ *
+ * <p>With a JWKS URL, RS256 and ES256 tokens name their key with {@code kid} and are checked
+ * against that key of the published set ({@link JwksKeys}), which must fit the token's algorithm:
+ * an RSA key for RS256, an EC P-256 key for ES256, its {@code alg} (when given) equal to the
+ * token's, its {@code use} (when given) {@code sig}. HS256 never goes near the key set.
  */
 public final class TokenVerifier {
 
@@ -38,14 +44,32 @@ public final class TokenVerifier {
   /** Why a token was refused, for the log; clients only ever see "authentication required". */
   public record Refused(String reason) implements Result {}
 
-  private final Map<String, JWTVerifier> verifiers;
+  private static final String RS256 = "RS256";
+  private static final String ES256 = "ES256";
 
-  private TokenVerifier(Map<String, JWTVerifier> verifiers) {
+  private final Map<String, JWTVerifier> verifiers;
+  private final JwtSettings settings;
+  /** Null without a JWKS URL. */
+  private final JwksKeys jwks;
+
+  private TokenVerifier(Map<String, JWTVerifier> verifiers, JwtSettings settings, JwksKeys jwks) {
     this.verifiers = verifiers;
+    this.settings = settings;
+    this.jwks = jwks;
   }
 
   public static TokenVerifier create(JwtSettings settings)
       throws IOException, GeneralSecurityException {
+    return create(settings, System::nanoTime);
+  }
+
+  /** {@code nanoClock} times the JWKS cache. */
+  static TokenVerifier create(JwtSettings settings, LongSupplier nanoClock)
+      throws IOException, GeneralSecurityException {
+    if (!settings.publicKeyPath().isEmpty() && settings.jwks().configured()) {
+      throw new GeneralSecurityException(
+          "configure either a public key (parley.jwt.public-key) or a JWKS URL (parley.jwt.jwks-url), not both");
+    }
     Map<String, JWTVerifier> verifiers = new HashMap<>();
     if (!settings.secret().isEmpty()) {
       verifiers.put("HS256", verifier(Algorithm.HMAC256(settings.secret()), settings));
@@ -54,14 +78,19 @@ public final class TokenVerifier {
       PublicKey key = PemKeys.readPublicKey(settings.publicKeyPath());
       if (key instanceof RSAPublicKey rsa) {
         verifiers.put("RS256", verifier(Algorithm.RSA256(rsa, null), settings));
-      } else if (key instanceof ECPublicKey ec && ec.getParams().getCurve().getField().getFieldSize() == 256) {
+      } else if (key instanceof ECPublicKey ec && isP256(ec)) {
         verifiers.put("ES256", verifier(Algorithm.ECDSA256(ec, null), settings));
       } else {
         throw new GeneralSecurityException(
             settings.publicKeyPath() + ": expected an RSA or EC P-256 public key");
       }
     }
-    return new TokenVerifier(Map.copyOf(verifiers));
+    JwksKeys jwks = null;
+    if (settings.jwks().configured()) {
+      jwks = new JwksKeys(settings.jwks(), nanoClock);
+      jwks.prefetch();
+    }
+    return new TokenVerifier(Map.copyOf(verifiers), settings, jwks);
   }
 
   private static JWTVerifier verifier(Algorithm algorithm, JwtSettings settings) {
@@ -74,6 +103,10 @@ public final class TokenVerifier {
     return verification.build();
   }
 
+  /**
+   * Checks a token. Pure computation, except with a JWKS URL on a key miss, which may wait for a
+   * fetch of the key set for at most {@code parley.jwt.jwks-timeout} (see {@link JwksKeys}).
+   */
   public Result verify(String token) {
     if (token == null || token.isEmpty()) return new Refused("no token");
     DecodedJWT decoded;
@@ -82,8 +115,45 @@ public final class TokenVerifier {
     } catch (JWTDecodeException e) {
       return new Refused("malformed token");
     }
-    JWTVerifier verifier = verifiers.get(decoded.getAlgorithm());
-    if (verifier == null) return new Refused("algorithm " + decoded.getAlgorithm() + " not accepted");
+    String algorithm = decoded.getAlgorithm();
+    if (jwks != null && (RS256.equals(algorithm) || ES256.equals(algorithm))) {
+      return verifyWithJwks(decoded, algorithm);
+    }
+    JWTVerifier verifier = verifiers.get(algorithm);
+    if (verifier == null) return new Refused("algorithm " + algorithm + " not accepted");
+    return verify(verifier, decoded);
+  }
+
+  private Result verifyWithJwks(DecodedJWT decoded, String algorithm) {
+    String kid = decoded.getKeyId();
+    if (kid == null || kid.isEmpty()) return new Refused("no kid");
+    JwksKeys.Lookup lookup = jwks.find(kid);
+    if (lookup instanceof JwksKeys.NotFound notFound) return new Refused(notFound.reason());
+    JwksKeys.Found found = (JwksKeys.Found) lookup;
+    String jwkAlgorithm = found.jwk().getAlgorithm();
+    String use = found.jwk().getUsage();
+    if (use != null && !use.equals("sig")) return new Refused("key " + kid + " is not for signatures");
+    if (jwkAlgorithm != null && !jwkAlgorithm.equals(algorithm)) {
+      return new Refused("key " + kid + " is for " + jwkAlgorithm + ", not " + algorithm);
+    }
+    Algorithm verification;
+    if (RS256.equals(algorithm) && "RSA".equals(found.jwk().getType())
+        && found.key() instanceof RSAPublicKey rsa) {
+      verification = Algorithm.RSA256(rsa, null);
+    } else if (ES256.equals(algorithm) && "EC".equals(found.jwk().getType())
+        && found.key() instanceof ECPublicKey ec && isP256(ec)) {
+      verification = Algorithm.ECDSA256(ec, null);
+    } else {
+      return new Refused("key " + kid + " (" + found.jwk().getType() + ") does not fit " + algorithm);
+    }
+    return verify(verifier(verification, settings), decoded);
+  }
+
+  private static boolean isP256(ECPublicKey key) {
+    return key.getParams().getCurve().getField().getFieldSize() == 256;
+  }
+
+  private static Result verify(JWTVerifier verifier, DecodedJWT decoded) {
     DecodedJWT verified;
     try {
       verified = verifier.verify(decoded);

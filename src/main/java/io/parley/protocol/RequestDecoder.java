@@ -42,7 +42,9 @@ public final class RequestDecoder {
 
     JsonNode idNode = frame.get("id");
     boolean hasId = idNode != null && !idNode.isNull();
+    // replies echo the id as raw JSON, so it must encode to UTF-8: no unpaired surrogate ("\ud800")
     if (hasId && !(idNode.isTextual() && idNode.textValue().length() <= MAX_ID_LENGTH
+            && isWellFormedUtf16(idNode.textValue())
         || idNode.isIntegralNumber() && idNode.canConvertToLong())) {
       return invalid(null, null, ErrorCode.INVALID_FORMAT,
           "id must be a string of at most " + MAX_ID_LENGTH + " characters or an integer");
@@ -132,6 +134,20 @@ public final class RequestDecoder {
   private static ClientRequest invalidRoom(RequestId id, String room) {
     return invalid(id, clip(room), ErrorCode.INVALID_ROOM,
         "room ids are 1-64 characters of A-Z a-z 0-9 _ . : -");
+  }
+
+  /** No unpaired surrogate: the string can be written as UTF-8. */
+  static boolean isWellFormedUtf16(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c)) {
+        if (i + 1 == s.length() || !Character.isLowSurrogate(s.charAt(i + 1))) return false;
+        i++;
+      } else if (Character.isLowSurrogate(c)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static Invalid invalid(RequestId id, String room, ErrorCode code, String message) {

@@ -258,6 +258,11 @@ public final class WebSocketStage
       }
       Protocol.Opcode opcode = header.opcode();
       if (opcode.isControl()) {
+        // 0xB-0xF are reserved control opcodes: unknown, so the connection fails (RFC 6455, 5.2)
+        if (opcode != Frames.PING && opcode != Frames.PONG && opcode != Frames.CLOSE) {
+          closeWith(CloseCodes.PROTOCOL_ERROR, "unknown opcode");
+          return;
+        }
         if (!header.fin() || header.length() > MAX_CONTROL_PAYLOAD) {
           closeWith(CloseCodes.PROTOCOL_ERROR, "control frames must be final and short");
           return;

@@ -136,6 +136,17 @@ class RequestDecoderTest {
     assertInvalid("{\"type\":\"ping\",\"id\":\"" + ok + "i\"}", ErrorCode.INVALID_FORMAT);
   }
 
+  @Test
+  void stringIdWithAnUnpairedSurrogateIsInvalidFormatAndAPairIsKept() {
+    // replies echo the id as raw JSON: "\ud800" alone cannot be written as UTF-8
+    assertInvalid("{\"type\":\"ping\",\"id\":\"\\ud800\"}", ErrorCode.INVALID_FORMAT);
+    assertInvalid("{\"type\":\"ping\",\"id\":\"a\\udc00b\"}", ErrorCode.INVALID_FORMAT);
+    assertInvalid("{\"type\":\"ping\",\"id\":\"\\ude00\\ud83d\"}", ErrorCode.INVALID_FORMAT);
+    ClientRequest pair = decode("{\"type\":\"ping\",\"id\":\"\\ud83d\\ude00\"}");
+    assertThat(pair).isInstanceOf(ClientRequest.Ping.class);
+    assertThatCode(() -> ServerFrames.pong(pair.id())).doesNotThrowAnyException();
+  }
+
   // --- join_room / leave_room ---
 
   @Test

@@ -54,6 +54,16 @@ public final class RawWsClient implements AutoCloseable {
   /** Sends an upgrade request for {@code pathAndQuery} with extra headers. */
   public static Reply upgrade(int port, String pathAndQuery, Map<String, String> headers)
       throws IOException {
+    return upgrade(port, pathAndQuery, headers, 0);
+  }
+
+  /**
+   * As {@link #upgrade(int, String, Map)}, with the socket's receive buffer set to {@code
+   * receiveBuffer} bytes before it connects (0: the system's default), for clients that stop
+   * reading.
+   */
+  public static Reply upgrade(int port, String pathAndQuery, Map<String, String> headers, int receiveBuffer)
+      throws IOException {
     Map<String, String> all = new LinkedHashMap<>();
     all.put("Host", "127.0.0.1:" + port);
     all.put("Upgrade", "websocket");
@@ -63,13 +73,21 @@ public final class RawWsClient implements AutoCloseable {
     all.put("Sec-WebSocket-Key", Base64.getEncoder().encodeToString(key));
     all.put("Sec-WebSocket-Version", "13");
     all.putAll(headers);
-    return request(port, "GET " + pathAndQuery, all);
+    return request(port, "GET " + pathAndQuery, all, receiveBuffer);
   }
 
   /** A plain HTTP request (no upgrade headers unless given). */
   public static Reply request(int port, String methodAndPath, Map<String, String> headers)
       throws IOException {
-    Socket socket = new Socket("127.0.0.1", port);
+    return request(port, methodAndPath, headers, 0);
+  }
+
+  private static Reply request(int port, String methodAndPath, Map<String, String> headers, int receiveBuffer)
+      throws IOException {
+    Socket socket = new Socket();
+    socket.setTcpNoDelay(true); // a frame's header and payload are separate writes
+    if (receiveBuffer > 0) socket.setReceiveBufferSize(receiveBuffer);
+    socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), (int) WsClient.WAIT.toMillis());
     socket.setSoTimeout((int) WsClient.WAIT.toMillis());
     StringBuilder request = new StringBuilder(methodAndPath).append(" HTTP/1.1\r\n");
     if (!headers.containsKey("Host")) request.append("Host: 127.0.0.1:").append(port).append("\r\n");
