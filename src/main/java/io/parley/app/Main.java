@@ -56,7 +56,7 @@ public final class Main {
     JwtSettings jwt = node.settings().jwt();
     String base = "localhost:" + node.port();
     log.warn("Running on the built-in DEVELOPMENT secret: anyone can mint tokens for this node. "
-        + "Set PARLEY_JWT_SECRET or PARLEY_JWT_PUBLIC_KEY for real use.");
+        + "Set PARLEY_JWT_SECRET, PARLEY_JWT_PUBLIC_KEY or PARLEY_JWT_JWKS_URL for real use.");
     System.out.println();
     System.out.println("  Parley is up (development secret, dev mode " + (node.settings().devMode() ? "on" : "off") + ").");
     System.out.println("  Demo page:  http://" + base + "/");

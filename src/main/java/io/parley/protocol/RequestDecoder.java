@@ -132,7 +132,7 @@ public final class RequestDecoder {
   }
 
   private static ClientRequest invalidRoom(RequestId id, String room) {
-    return invalid(id, clip(room), ErrorCode.INVALID_ROOM,
+    return invalid(id, room, ErrorCode.INVALID_ROOM,
         "room ids are 1-64 characters of A-Z a-z 0-9 _ . : -");
   }
 
@@ -150,8 +150,9 @@ public final class RequestDecoder {
     return true;
   }
 
+  /** An error echoes the room as sent, clipped to the longest valid room id. */
   private static Invalid invalid(RequestId id, String room, ErrorCode code, String message) {
-    return new Invalid(id, room, code, message);
+    return new Invalid(id, room == null ? null : clip(room), code, message);
   }
 
   private static String clip(String s) {

@@ -16,9 +16,9 @@ public final class CloseCodes {
 
   private CloseCodes() {}
 
-  /** Codes a peer may put in a close frame (RFC 6455, 7.4). */
+  /** Codes a peer may put in a close frame (RFC 6455, 7.4, and IANA's 1012-1014). */
   static boolean isValidOnWire(int code) {
-    return code >= 1000 && code <= 1003 || code >= 1007 && code <= 1011
+    return code >= 1000 && code <= 1003 || code >= 1007 && code <= 1014
         || code >= 3000 && code <= 4999;
   }
 }

@@ -268,6 +268,13 @@ class RequestDecoderTest {
   }
 
   @Test
+  void everyErrorClipsTheEchoedRoomToTheMaximumLength() {
+    String longRoom = "r".repeat(500);
+    Invalid unknown = assertInvalid("{\"type\":\"fly\",\"room\":\"" + longRoom + "\"}", ErrorCode.UNKNOWN_TYPE);
+    assertThat(unknown.room()).hasSize(RoomIds.MAX_LENGTH + 1).startsWith("rrr").endsWith("…");
+  }
+
+  @Test
   void invalidRoomInAnErrorIsClippedToTheMaximumLength() {
     Invalid invalid = assertInvalid(
         "{\"type\":\"send_message\",\"room\":\"" + repeat('r', 1000) + "\",\"payload\":{\"content\":\"hi\"}}",

@@ -65,7 +65,6 @@ class SlowConsumerTest {
         parley.limits.outgoing-buffer = %d
         parley.limits.rate-per-second = 1000
         parley.limits.rate-burst = 1000
-        pekko.http.server.socket-options.so-send-buffer-size = 64k
         """.formatted(WRITE_TIMEOUT.toSeconds(), OUTGOING_BUFFER));
     kit = ActorTestKit.create("SlowConsumerTestProbes");
   }

@@ -287,6 +287,14 @@ class WebSocketEndToEndTest {
   }
 
   @Test
+  void closeCodesIanaAddedAreEchoedToo() throws Exception {
+    try (RawWsClient client = raw("restarting")) {
+      client.sendFrame(RawWsClient.CLOSE, new byte[] {0x03, (byte) 0xF4}, true, true); // 1012
+      assertThat(client.awaitCloseCode(WAIT)).isEqualTo(1012);
+    }
+  }
+
+  @Test
   void badFrameGetsAnErrorAndTheConnectionStaysOpen() {
     try (WsClient client = connect("bad-frames")) {
       client.send("this is not json");
