@@ -377,13 +377,13 @@ class LiveConnectionFuzzTest {
           closeExpected(() -> client.sendFrame(RawWsClient.TEXT, new byte[size], true, true), 1009, "too big");
         }
         case 9 -> {
-          int[] valid = {1000, 1001, 1003, 1008, 3000, 4000, 4999};
+          int[] valid = {1000, 1001, 1003, 1008, 1012, 1014, 3000, 4000, 4999};
           int code = valid[random.nextInt(valid.length)];
           closeExpected(() -> client.sendFrame(RawWsClient.CLOSE, closePayload(code, "bye"), true, true), code,
               "client close " + code);
         }
         case 10 -> {
-          int[] invalid = {0, 999, 1004, 1005, 1006, 1012, 1015, 2000, 2999, 5000, 65535};
+          int[] invalid = {0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 65535};
           int code = invalid[random.nextInt(invalid.length)];
           closeExpected(() -> client.sendFrame(RawWsClient.CLOSE, closePayload(code, ""), true, true), 1002,
               "client close with invalid code " + code);
