@@ -44,7 +44,10 @@ public final class NodeFanout extends AbstractBehavior<NodeFanout.Command> {
   /** The connection closed; {@code rooms} are the rooms it was subscribed to. */
   public record Unregister(String connectionId, Set<String> rooms) implements Command {}
 
-  /** Sent by the ClientActor before it joins, so the room's first frame finds the connection. */
+  /**
+   * Sent by the ClientActor before it joins. The connection gets the room's frames from its
+   * {@code room_info} on: frames the room sent before it took the join are not the joiner's.
+   */
   public record Subscribe(String room, Member member) implements Command {}
 
   public record Unsubscribe(String room, String connectionId) implements Command {}
@@ -90,6 +93,8 @@ public final class NodeFanout extends AbstractBehavior<NodeFanout.Command> {
   /** What this node knows of one room. */
   private static final class LocalRoom {
     final Map<String, Outbox> outboxes = new HashMap<>();
+    /** Subscribed connections waiting for their room_info. */
+    final Map<String, Outbox> joining = new HashMap<>();
     final Map<String, Member> members = new HashMap<>();
     final Map<String, User> users = new LinkedHashMap<>();
     long seq;
@@ -160,6 +165,8 @@ public final class NodeFanout extends AbstractBehavior<NodeFanout.Command> {
       if (room != null) {
         room.users.clear();
         deliver.users().forEach(user -> room.users.put(user.id(), user));
+        Outbox joined = room.joining.remove(deliver.connectionId());
+        if (joined != null) room.outboxes.put(deliver.connectionId(), joined);
       }
     }
     Outbox outbox = outboxes.get(deliver.connectionId());
@@ -186,7 +193,7 @@ public final class NodeFanout extends AbstractBehavior<NodeFanout.Command> {
     Outbox outbox = outboxes.get(connectionId);
     if (outbox != null) {
       LocalRoom room = rooms.computeIfAbsent(subscribe.room(), r -> new LocalRoom());
-      room.outboxes.put(connectionId, outbox);
+      if (!room.outboxes.containsKey(connectionId)) room.joining.put(connectionId, outbox);
       room.members.put(connectionId, subscribe.member());
     }
     return this;
@@ -201,8 +208,9 @@ public final class NodeFanout extends AbstractBehavior<NodeFanout.Command> {
     LocalRoom room = rooms.get(roomId);
     if (room == null) return;
     room.outboxes.remove(connectionId);
+    room.joining.remove(connectionId);
     room.members.remove(connectionId);
-    if (room.outboxes.isEmpty()) rooms.remove(roomId);
+    if (room.members.isEmpty()) rooms.remove(roomId);
   }
 
   private Behavior<Command> onNodeLeft() {

@@ -42,6 +42,7 @@ class NodeFanoutTest {
   /** A fan-out whose rooms are probes, one per room id. */
   private static final class Fixture {
     final Map<String, TestProbe<RoomActor.Command>> rooms = new ConcurrentHashMap<>();
+    final Map<String, TestProbe<String>> sockets = new ConcurrentHashMap<>();
     final ActorRef<NodeFanout.Command> fanout = testKit.spawn(NodeFanout.create(
         room -> rooms.computeIfAbsent(room, r -> testKit.<RoomActor.Command>createTestProbe()).ref()));
 
@@ -54,12 +55,22 @@ class NodeFanoutTest {
               .run(testKit.system()),
           new SimpleMeterRegistry().counter("dropped"));
       fanout.tell(new NodeFanout.Register(connectionId, outbox));
+      sockets.put(connectionId, socket);
       return socket;
     }
 
     Member subscribe(String room, String connectionId, User user) {
       Member member = new Member(connectionId, user, testKit.createTestProbe().ref(), fanout);
       fanout.tell(new NodeFanout.Subscribe(room, member));
+      return member;
+    }
+
+    /** Subscribes and plays the room's answer to the join: a room_info, seen by the socket. */
+    Member join(String room, String connectionId, User user) {
+      Member member = subscribe(room, connectionId, user);
+      String roomInfo = "{\"room_info\":\"" + connectionId + "\"}";
+      fanout.tell(new NodeFanout.DeliverTo(connectionId, frame(roomInfo), room, List.of(user)));
+      sockets.get(connectionId).expectMessage(roomInfo);
       return member;
     }
   }
@@ -79,8 +90,8 @@ class NodeFanoutTest {
     TestProbe<String> a = f.connect("a");
     TestProbe<String> b = f.connect("b");
     TestProbe<String> outsider = f.connect("c");
-    f.subscribe(room, "a", ANN);
-    f.subscribe(room, "b", BOB);
+    f.join(room, "a", ANN);
+    f.join(room, "b", BOB);
     f.fanout.tell(new NodeFanout.Deliver(room, frame("{\"n\":1}"), "a", 1, null, 0));
     b.expectMessage("{\"n\":1}");
     a.expectNoMessage(Duration.ofMillis(200));
@@ -101,8 +112,8 @@ class NodeFanoutTest {
     String room = room();
     TestProbe<String> a = f.connect("a3");
     TestProbe<String> b = f.connect("b3");
-    f.subscribe(room, "a3", ANN);
-    f.subscribe(room, "b3", BOB);
+    f.join(room, "a3", ANN);
+    f.join(room, "b3", BOB);
     f.fanout.tell(new NodeFanout.Unsubscribe(room, "a3"));
     f.fanout.tell(new NodeFanout.Unregister("b3", Set.of(room)));
     f.fanout.tell(new NodeFanout.Deliver(room, frame("{}"), null, 0, null, 0));
@@ -165,13 +176,30 @@ class NodeFanoutTest {
   }
 
   @Test
+  void aJoinerGetsTheRoomsFramesFromItsRoomInfoOnNotBefore() {
+    Fixture f = new Fixture();
+    String room = room();
+    f.connect("early");
+    f.join(room, "early", ANN);
+    TestProbe<String> joiner = f.connect("joiner");
+    f.subscribe(room, "joiner", BOB);
+    f.fanout.tell(new NodeFanout.Deliver(room, frame("{\"before\":1}"), null, 7, null, 0));
+    f.fanout.tell(new NodeFanout.DeliverTo("joiner", frame("{\"room_info\":1}"), room, List.of(ANN, BOB)));
+    f.fanout.tell(new NodeFanout.Deliver(room, frame("{\"after\":1}"), null, 8, null, 0));
+    joiner.expectMessage("{\"room_info\":1}");
+    joiner.expectMessage("{\"after\":1}");
+    f.sockets.get("early").expectMessage("{\"before\":1}");
+    f.sockets.get("early").expectMessage("{\"after\":1}");
+  }
+
+  @Test
   void deliverWithoutExceptionReachesEverySubscriber() {
     Fixture f = new Fixture();
     String room = room();
     List<TestProbe<String>> sockets = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
       sockets.add(f.connect("m" + i));
-      f.subscribe(room, "m" + i, new User("u" + i, "U" + i));
+      f.join(room, "m" + i, new User("u" + i, "U" + i));
     }
     f.fanout.tell(new NodeFanout.Deliver(room, frame("{\"all\":1}"), null, 1, null, 0));
     for (TestProbe<String> socket : sockets) socket.expectMessage("{\"all\":1}");
