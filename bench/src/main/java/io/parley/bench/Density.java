@@ -21,9 +21,10 @@ final class Density {
 
   /** One count: what it took to get there, and the server's memory there. */
   record Point(int target, int ok, int failed, double seconds, double upgradesPerSecond,
-      long heapKiB, long rssKiB, int serverFds, String why) {}
+      double serverCpuSeconds, double upgradesPerCpuSecond, long heapKiB, long rssKiB, int serverFds, String why) {}
 
-  record Result(List<Point> points, double heapSlopeKiB, double rssSlopeKiB, double upgradesPerSecond) {}
+  record Result(List<Point> points, double heapSlopeKiB, double rssSlopeKiB, double upgradesPerSecond,
+      double upgradesPerCpuSecond, double idleCpuPercent) {}
 
   private static final Pattern OPENED = Pattern.compile("opened ok=(\\d+) failed=(\\d+) ms=(\\d+) why=(\\S+)");
 
@@ -59,16 +60,27 @@ final class Density {
   }
 
   /** Opens up to each count in turn; measures memory at each. */
-  Result run(List<Integer> counts, int inflightPerWorker) throws Exception {
+  Result run(List<Integer> counts, int inflightPerWorker, int warmup) throws Exception {
     List<Point> points = new ArrayList<>();
     int open = 0;
     int user = 0;
     long pid = server.pids().get(0);
     String hostPort = server.http.get(0).getHostString() + ":" + server.http.get(0).getPort();
+    if (warmup > 0) {
+      // JIT warm-up: open and close some sockets first, not measured (a cold JVM compiles for a minute)
+      toWorker.get(0).println("open " + warmup + " " + inflightPerWorker + " " + hostPort + " " + sources.get(0)
+          + " " + path + " " + (secret == null ? "-" : secret) + " 900000");
+      String line = readLine(fromWorker.get(0));
+      toWorker.get(0).println("close");
+      readLine(fromWorker.get(0));
+      System.out.println("  warm-up: " + line);
+      Proc.sleep(3000);
+    }
     for (int target : counts) {
       int toOpen = target - open;
       int per = toOpen / workers.size();
       List<CompletableFuture<String>> replies = new ArrayList<>();
+      double cpu0 = Proc.cpuSeconds(pid);
       long t0 = System.nanoTime();
       for (int w = 0; w < workers.size(); w++) {
         int n = w == workers.size() - 1 ? toOpen - per * (workers.size() - 1) : per;
@@ -89,21 +101,29 @@ final class Density {
         if (!m.group(4).equals("-")) why = m.group(4);
       }
       double seconds = (System.nanoTime() - t0) / 1e9;
+      double cpu = Proc.cpuSeconds(pid) - cpu0;
       open += ok;
       Proc.sleep(3000); // let the server finish what the upgrades started (actors, logs)
       long heap = Proc.heapAfterGcKiB(pid);
       long rss = Proc.rssKiB(pid);
-      points.add(new Point(target, ok, failed, seconds, ok / seconds, heap, rss, Proc.openFiles(pid), why));
-      System.out.printf("  %s: %d open (+%d, %d failed, %.0f upgrades/s) heap %d KiB rss %d KiB%n",
-          server.name, open, ok, failed, ok / seconds, heap, rss);
+      points.add(new Point(target, ok, failed, seconds, ok / seconds, cpu, cpu > 0 ? ok / cpu : 0, heap, rss,
+          Proc.openFiles(pid), why));
+      System.out.printf("  %s: %d open (+%d, %d failed, %.0f upgrades/s, %.0f per server CPU-s) heap %d KiB rss %d KiB%n",
+          server.name, open, ok, failed, ok / seconds, cpu > 0 ? ok / cpu : 0, heap, rss);
     }
+    // what the open, idle sockets cost by themselves: server CPU over 10 s with nothing sent
+    double idle0 = Proc.cpuSeconds(pid);
+    long i0 = System.nanoTime();
+    Proc.sleep(10_000);
+    double idleCpu = 100 * (Proc.cpuSeconds(pid) - idle0) / ((System.nanoTime() - i0) / 1e9);
+    System.out.printf("  idle: %.1f%% of a core with %d sockets open%n", idleCpu, open);
     Point a = points.get(0);
     Point b = points.get(Math.min(1, points.size() - 1));
     int countA = openAt(points, 0);
     int countB = openAt(points, Math.min(1, points.size() - 1));
     double heapSlope = countB == countA ? 0 : (double) (b.heapKiB() - a.heapKiB()) / (countB - countA);
     double rssSlope = countB == countA ? 0 : (double) (b.rssKiB() - a.rssKiB()) / (countB - countA);
-    return new Result(points, heapSlope, rssSlope, a.upgradesPerSecond());
+    return new Result(points, heapSlope, rssSlope, a.upgradesPerSecond(), a.upgradesPerCpuSecond(), idleCpu);
   }
 
   private static int openAt(List<Point> points, int index) {

@@ -281,6 +281,12 @@ final class Fanout implements AutoCloseable {
    * and after the window.
    */
   Step step(double offered, List<Long> serverPids, List<String> metricsUrls) throws Exception {
+    return step(offered, settings.warmupSeconds(), settings.durationSeconds(), serverPids, metricsUrls);
+  }
+
+  /** A step with its own warm-up and window lengths (the server warm-up after connecting). */
+  Step step(double offered, double warmupSeconds, double durationSeconds, List<Long> serverPids,
+      List<String> metricsUrls) throws Exception {
     int perMessage = settings.members() - 1;
     double messagesPerRoom = offered / perMessage / settings.rooms();
     int senders = (int) Math.min(settings.members(), Math.ceil(messagesPerRoom / settings.maxPerSender()));
@@ -288,8 +294,8 @@ final class Fanout implements AutoCloseable {
     long period = (long) (1e9 / perSender);
 
     long start = System.nanoTime() + 300_000_000L;
-    long mStart = start + (long) (settings.warmupSeconds() * 1e9);
-    long mEnd = mStart + (long) (settings.durationSeconds() * 1e9);
+    long mStart = start + (long) (warmupSeconds * 1e9);
+    long mEnd = mStart + (long) (durationSeconds * 1e9);
     windowStart = mStart;
     windowEnd = mEnd;
     java.util.Random random = new java.util.Random(42);
@@ -356,7 +362,7 @@ final class Fanout implements AutoCloseable {
     return new Step(
         offered, senders * settings.rooms(), perSender, sent, expected, received,
         Math.max(0, expected - received),
-        received / settings.durationSeconds(),
+        received / durationSeconds,
         merged.getValueAtPercentile(50) / 1000.0,
         merged.getValueAtPercentile(99) / 1000.0,
         merged.getValueAtPercentile(99.9) / 1000.0,

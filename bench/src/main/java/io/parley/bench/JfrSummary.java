@@ -57,6 +57,7 @@ final class JfrSummary {
     Map<String, Long> inclusive = new HashMap<>();
     Map<String, Long> allocClass = new HashMap<>();
     Map<String, Long> allocSite = new HashMap<>();
+    Map<String, double[]> threadLoad = new HashMap<>();
     long samples = 0;
     long allocTotal = 0;
     long gcPauseNanos = 0;
@@ -102,6 +103,12 @@ final class JfrSummary {
           }
           allocSite.merge(cls + " at " + site, weight, Long::sum);
         }
+        case "jdk.ThreadCPULoad" -> {
+          String thread = e.getThread("eventThread") == null ? "?" : e.getThread("eventThread").getJavaName();
+          double[] acc = threadLoad.computeIfAbsent(String.valueOf(thread), g -> new double[2]);
+          acc[0] += e.getFloat("user") + e.getFloat("system");
+          acc[1]++;
+        }
         case "jdk.GarbageCollection" -> {
           gcs++;
           gcPauseNanos += e.getLong("sumOfPauses");
@@ -124,6 +131,21 @@ final class JfrSummary {
       double share = (double) en.getValue() / Math.max(1, samples);
       md.append(String.format(Locale.ROOT, "| %s | %.1f%% | %.2f |%n", en.getKey(), 100 * share,
           share * cpuMicrosPerDelivery));
+    }
+    if (!threadLoad.isEmpty()) {
+      // ThreadCPULoad: each Java thread's share of the machine's CPU time, sampled; GC and JIT threads are
+      // native (not Java) threads and do not appear here
+      md.append("\nCPU by Java thread group (jdk.ThreadCPULoad, summed over the group's threads, % of one core):\n\n"
+          + "| thread group | % of a core |\n|---|---:|\n");
+      int cores = Runtime.getRuntime().availableProcessors();
+      Map<String, Double> groups = new HashMap<>();
+      threadLoad.forEach((thread, acc) -> groups.merge(
+          thread.replaceAll("[-#]?[0-9]+$", "").replaceAll("-[0-9]+-", "-"), acc[0] / acc[1], Double::sum));
+      groups.entrySet().stream()
+          .sorted(Map.Entry.<String, Double>comparingByValue().reversed())
+          .limit(10)
+          .forEach(en -> md.append(String.format(Locale.ROOT, "| %s | %.1f |%n", en.getKey(),
+              100.0 * cores * en.getValue())));
     }
     md.append("\nTop self frames:\n\n| frame | share |\n|---|---:|\n");
     for (Map.Entry<String, Long> en : sorted(self, top)) {

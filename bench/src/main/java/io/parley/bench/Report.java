@@ -132,20 +132,24 @@ final class Report {
       md.append("## Idle connections: connect rate and memory per connection\n\n"
           + "Heap: used after two forced GCs (jcmd GC.run; GC.heap_info). RSS: VmRSS. Per connection: the slope"
           + " between the first two counts, so fixed overhead cancels. Upgrades/s: the first batch (0 → first"
-          + " count), authenticated (HS256 token in the query) for Parley.\n\n"
-          + "| server | n | upgrades/s | failures (all counts) | heap KiB per connection | RSS KiB per connection | heap MiB at last count | RSS MiB at last count | connections at last count |\n"
-          + "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+          + " count, after a warm-up batch), authenticated (HS256 token in the query) for Parley; per server CPU-s:"
+          + " the same upgrades over the server's utime+stime in that batch, the figure a loaded machine does not"
+          + " distort.\n\n"
+          + "| server | n | upgrades/s | upgrades per server CPU-s | failures (all counts) | heap KiB per connection | RSS KiB per connection | heap MiB at last count | RSS MiB at last count | connections at last count | idle server CPU there (% of a core) |\n"
+          + "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
       for (String server : densityServers) {
         List<Density.Result> results = records.stream()
             .filter(r -> r.scenario().equals("density") && r.server().equals(server))
             .map(Runner.Record::density).toList();
-        md.append(String.format(Locale.ROOT, "| %s | %d | %.0f | %.0f | **%.1f** | **%.1f** | %.0f | %.0f | %.0f |%n",
+        md.append(String.format(Locale.ROOT, "| %s | %d | %.0f | %.0f | %.0f | **%.1f** | **%.1f** | %.0f | %.0f | %.0f | %.1f |%n",
             server, results.size(),
             medR(results, Density.Result::upgradesPerSecond),
+            medR(results, Density.Result::upgradesPerCpuSecond),
             medR(results, r -> r.points().stream().mapToInt(Density.Point::failed).sum()),
             medR(results, Density.Result::heapSlopeKiB), medR(results, Density.Result::rssSlopeKiB),
             medR(results, r -> last(r).heapKiB() / 1024.0), medR(results, r -> last(r).rssKiB() / 1024.0),
-            medR(results, r -> r.points().stream().mapToInt(Density.Point::ok).sum())));
+            medR(results, r -> r.points().stream().mapToInt(Density.Point::ok).sum()),
+            medR(results, Density.Result::idleCpuPercent)));
       }
       md.append('\n');
     }

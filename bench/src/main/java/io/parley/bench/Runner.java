@@ -40,12 +40,18 @@ final class Runner {
   final double drain;
   final List<Integer> densityCounts;
   final double profileRate;
+  final double serverWarmup;
+  final double serverWarmupRate;
+  final int densityWarmup;
   final List<String> serverJvm;
   final List<String> clusterJvm;
   final int rooms;
   final int members;
   final double maxPerSender;
   final int generatorThreads;
+
+  /** Extra Parley servers: name → extra JVM options (config overrides as -D...), for A/B of settings. */
+  final Map<String, List<String>> variants = new LinkedHashMap<>();
 
   final List<Record> records = new ArrayList<>();
   private Servers servers;
@@ -63,20 +69,34 @@ final class Runner {
     benchJar = Path.of(Main.option(args, "--bench-jar", "bench/target/parley-bench.jar"));
     reps = Integer.parseInt(Main.option(args, "--reps", "3"));
     scenarios = Set.of(Main.option(args, "--scenarios", "density,fanout,cluster,profile").split(","));
-    rates = doubles(Main.option(args, "--rates", "25000,50000,75000,100000,125000,150000"));
-    clusterRates = doubles(Main.option(args, "--cluster-rates", "25000,50000,75000,100000"));
+    rates = doubles(Main.option(args, "--rates", "10000,20000,40000,60000,80000,100000,120000,150000"));
+    clusterRates = doubles(Main.option(args, "--cluster-rates", "10000,20000,40000,60000"));
     warmup = Double.parseDouble(Main.option(args, "--warmup", "2"));
     duration = Double.parseDouble(Main.option(args, "--duration", "6"));
     drain = Double.parseDouble(Main.option(args, "--drain", "3"));
     densityCounts = Arrays.stream(Main.option(args, "--density", "5000,15000,19000").split(","))
         .map(Integer::parseInt).toList();
-    profileRate = Double.parseDouble(Main.option(args, "--profile-rate", "100000"));
+    profileRate = Double.parseDouble(Main.option(args, "--profile-rate", "40000"));
+    serverWarmup = Double.parseDouble(Main.option(args, "--server-warmup", "20"));
+    serverWarmupRate = Double.parseDouble(Main.option(args, "--server-warmup-rate", "15000"));
+    densityWarmup = Integer.parseInt(Main.option(args, "--density-warmup", "3000"));
     serverJvm = List.of(Main.option(args, "--server-jvm", "-Xmx1g").split(" "));
     clusterJvm = List.of(Main.option(args, "--cluster-jvm", "-Xmx512m").split(" "));
     rooms = Integer.parseInt(Main.option(args, "--rooms", "10"));
     members = Integer.parseInt(Main.option(args, "--members", "200"));
     maxPerSender = Double.parseDouble(Main.option(args, "--max-per-sender", "10"));
     generatorThreads = Integer.parseInt(Main.option(args, "--generator-threads", "2"));
+    for (String v : Main.option(args, "--variants", "").split(";")) {
+      if (v.isBlank()) continue;
+      int eq = v.indexOf('=');
+      variants.put("parley+" + v.substring(0, eq).trim(), List.of(v.substring(eq + 1).trim().split(" ")));
+    }
+  }
+
+  private List<String> jvm(List<String> base, String variant) {
+    List<String> all = new ArrayList<>(base);
+    all.addAll(variants.getOrDefault(variant, List.of()));
+    return all;
   }
 
   private static List<Double> doubles(String csv) {
@@ -100,11 +120,13 @@ final class Runner {
         density("bare-echo", rep, null, "/echo");
         density("bare", rep, null, "/ws?room=idle");
         density("parley", rep, parleyJar, "/ws?token={token}");
+        for (String v : variants.keySet()) density(v, rep, parleyJar, "/ws?token={token}");
         if (refJar != null) density(refName, rep, refJar, "/ws?token={token}");
       }
       if (scenarios.contains("fanout")) {
         fanout("bare", rep, null, List.of(SINGLE_IP), rates, serverJvm);
         fanout("parley", rep, parleyJar, List.of(SINGLE_IP), rates, serverJvm);
+        for (String v : variants.keySet()) fanout(v, rep, parleyJar, List.of(SINGLE_IP), rates, jvm(serverJvm, v));
         if (refJar != null) fanout(refName, rep, refJar, List.of(SINGLE_IP), rates, serverJvm);
       }
       if (scenarios.contains("cluster")) {
@@ -133,12 +155,12 @@ final class Runner {
   private void density(String name, int rep, Path jar, String path) throws Exception {
     System.out.println("== density " + name + " rep " + rep);
     String tag = "density-" + name + "-" + rep;
-    Servers.Server server = start(name, jar, List.of(SINGLE_IP), serverJvm, tag);
+    Servers.Server server = start(name, jar, List.of(SINGLE_IP), jvm(serverJvm, name), tag);
     int workers = (int) Math.ceil(densityCounts.get(densityCounts.size() - 1) / 9_500.0);
     Density density = null;
     try {
       density = new Density(servers, server, path, jar == null ? null : SECRET, sources(workers), tag);
-      Density.Result result = density.run(densityCounts, 128);
+      Density.Result result = density.run(densityCounts, 128, densityWarmup);
       add(new Record("density", name, rep, 1, null, result));
     } finally {
       if (density != null) density.close();
@@ -156,6 +178,7 @@ final class Runner {
       fanout = new Fanout(settings(server));
       double connectSeconds = fanout.connect(new Jwt(SECRET));
       System.out.printf("  %d sockets joined in %.1f s%n", rooms * members, connectSeconds);
+      warm(fanout, server);
       for (double rate : stepRates) {
         Fanout.Step step = fanout.step(rate, server.pids(), server.metricsUrls());
         add(new Record(ips.size() > 1 ? "cluster" : "fanout", name, rep, ips.size(), step, null));
@@ -178,6 +201,15 @@ final class Runner {
     }
   }
 
+  /** JIT and GC settle before anything is measured: an unmeasured step. */
+  private void warm(Fanout fanout, Servers.Server server) throws Exception {
+    if (serverWarmup <= 0) return;
+    Fanout.Step w = fanout.step(serverWarmupRate, 0, serverWarmup, server.pids(), server.metricsUrls());
+    System.out.printf(Locale.ROOT, "  server warm-up: %.0f s at %.0f/s (%.0f deliveries/CPU-s, p99 %.0f ms), not counted%n",
+        serverWarmup, serverWarmupRate, w.deliveriesPerCpuSecond(), w.p99());
+    Proc.sleep(2000);
+  }
+
   private Fanout.Settings settings(Servers.Server server) {
     List<InetSocketAddress> addresses = server.http;
     return new Fanout.Settings(addresses, server.parley, SECRET, rooms, members,
@@ -194,7 +226,7 @@ final class Runner {
       fanout = new Fanout(new Fanout.Settings(server.http, server.parley, SECRET, rooms, members,
           sources(2), generatorThreads, maxPerSender, warmup, duration * 2, drain, "bench-r"));
       fanout.connect(new Jwt(SECRET));
-      fanout.step(profileRate, server.pids(), server.metricsUrls()); // warm the JIT
+      warm(fanout, server);
       long pid = server.pids().get(0);
       Path jfr = out.resolve("profile-" + name + ".jfr").toAbsolutePath();
       Proc.jcmd(pid, "JFR.start", "name=bench", "settings=profile");
@@ -235,6 +267,9 @@ final class Runner {
     m.put("cluster node JVM", String.join(" ", clusterJvm));
     m.put("density counts", densityCounts);
     m.put("profile rate", profileRate);
+    m.put("server warm-up", serverWarmup + " s at " + serverWarmupRate + "/s");
+    m.put("density warm-up connections", densityWarmup);
+    variants.forEach((k, v) -> m.put(k, String.join(" ", v)));
     m.put("reference", refJar == null ? "none" : refName + " (" + refJar + ")");
     return m;
   }
