@@ -2,7 +2,7 @@
 # Reproduces every number in BENCHMARKS.md: builds the server, the benchmark and the previous
 # main, starts every server itself on loopback, runs each scenario several times, stops everything.
 #
-#   bench/run.sh            all scenarios, 3 repetitions (~25-30 min on 2 cores)
+#   bench/run.sh            all scenarios, 3 repetitions (~40 min on 2 shared cores)
 #   bench/run.sh quick      one short repetition of each (smoke test, ~5 min)
 #   bench/run.sh all --scenarios fanout --reps 5     any runner option after the mode
 #
@@ -51,13 +51,15 @@ if [ "$REF" != none ]; then
 fi
 
 case "$MODE" in
-  all) MODE_ARGS=(--reps 3) ;;
+  # bare-tuned: the bare server with the two pekko settings Parley's conf sets (dispatcher threads,
+  # no TCP write coalescing), so that the floor is measured with the same tuning too
+  all) MODE_ARGS=(--reps 3 --variants "bare-tuned=-Dpekko.actor.default-dispatcher.fork-join-executor.parallelism-min=2 -Dpekko.actor.default-dispatcher.fork-join-executor.parallelism-factor=1.0 -Dpekko.stream.materializer.io.tcp.coalesce-writes=0") ;;
   quick) MODE_ARGS=(--reps 1 --rates 25000,50000 --cluster-rates 25000 --density 2000,6000 --duration 4 --profile-rate 25000) ;;
   *) echo "usage: bench/run.sh [all|quick] [runner options]" >&2; exit 2 ;;
 esac
 
 # the whole run is bounded: every scenario bounds itself, and this bounds them all
-timeout --signal=TERM 50m java -Xmx2g -jar bench/target/parley-bench.jar run --out "$OUT" \
+timeout --signal=TERM 75m java -Xmx2g -jar bench/target/parley-bench.jar run --out "$OUT" \
   "${REF_ARGS[@]}" "${MODE_ARGS[@]}" "$@"
 ln -sfn "$(basename "$OUT")" bench/results/latest
 echo "results: $OUT/summary.md"

@@ -49,6 +49,7 @@ final class Report {
       }
       md.append("\n### Deliveries per server CPU-second, against the baselines of the same repetition\n\n");
       List<String> others = fanoutServers.stream().filter(s -> !s.equals("parley")).toList();
+      md.append("Each column divides Parley (as committed) by the named server, in the same repetition.\n\n");
       md.append("| offered deliveries/s | parley");
       for (String o : others) md.append(" | ").append(o).append(" | parley ÷ ").append(o);
       md.append(" |\n|---:|---:");
