@@ -37,7 +37,14 @@ node_env() {
 }
 
 pid_of() { cat "$DIR/node$1.pid" 2>/dev/null || true; }
-alive() { local pid; pid=$(pid_of "$1"); [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
+# Running, and not a zombie: a killed node whose parent is gone may linger as one.
+alive() {
+  local pid state
+  pid=$(pid_of "$1")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo Z)
+  [ "$state" != "Z" ]
+}
 ready() { curl -fsS -o /dev/null --max-time 2 "http://$(ip "$1"):8080/ready"; }
 
 start_node() {
@@ -71,8 +78,8 @@ stop_nodes() {
   for n in "${NODES[@]}"; do
     pid=$(pid_of "$n")
     [ -n "$pid" ] || continue
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; echo "node$n did not stop in 30 s: killed"; fi
+    for _ in $(seq 1 60); do alive "$n" || break; sleep 0.5; done
+    if alive "$n"; then kill -KILL "$pid"; echo "node$n did not stop in 30 s: killed"; fi
     rm -f "$DIR/node$n.pid"
     echo "node$n stopped"
   done
@@ -92,7 +99,13 @@ case "${1:-}" in
     stop_nodes
     ;;
   kill)
-    if alive "$2"; then kill -KILL "$(pid_of "$2")"; echo "node$2 killed (kill -9)"; else echo "node$2 is not running"; fi
+    if alive "$2"; then
+      kill -KILL "$(pid_of "$2")"
+      for _ in $(seq 1 100); do alive "$2" || break; sleep 0.1; done
+      echo "node$2 killed (kill -9)"
+    else
+      echo "node$2 is not running"
+    fi
     ;;
   status)
     for n in "${NODES[@]}"; do

@@ -5,6 +5,7 @@ import io.parley.client.ClientActor;
 import io.parley.client.Connections;
 import io.parley.http.ChatRoutes;
 import io.parley.http.HttpServer;
+import io.parley.metrics.ClusterGauges;
 import io.parley.online.OnlineTracker;
 import io.parley.room.NodeFanout;
 import io.parley.room.RoomActor;
@@ -49,7 +50,7 @@ public final class Guardian {
         cluster.manager().tell(Join.create(self));
       }
 
-      RoomActor.initSharding(system);
+      RoomActor.initSharding(system, settings.maxRoomsPerNode());
       ClusterSharding sharding = ClusterSharding.get(system);
       Function<String, RecipientRef<RoomActor.Command>> rooms =
           room -> sharding.entityRefFor(RoomActor.TYPE_KEY, room);
@@ -71,6 +72,7 @@ public final class Guardian {
           ATTACH_TIMEOUT,
           System::nanoTime);
       ActorRef<OnlineTracker.Command> online = ctx.spawn(OnlineTracker.create(), "online");
+      ctx.spawn(ClusterGauges.create(), "cluster-gauges");
       ActorRef<Connections.Command> connections =
           ctx.spawn(Connections.create(node, online), "connections");
 

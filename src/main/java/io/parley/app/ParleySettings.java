@@ -18,6 +18,7 @@ public record ParleySettings(
     JwtSettings jwt,
     WebSocketStage.Settings websocket,
     ClientSettings client,
+    int maxRoomsPerNode,
     Duration drainDelay,
     Duration closeTimeout,
     boolean devMode) {
@@ -63,7 +64,9 @@ public record ParleySettings(
             limits.getInt("abuse-discards"),
             limits.getDuration("abuse-window"),
             limits.getInt("outgoing-buffer"),
-            limits.getInt("max-connections")),
+            limits.getInt("max-connections"),
+            limits.getInt("max-connections-per-user")),
+        limits.getInt("max-rooms-per-node"),
         config.getDuration("shutdown.drain-delay"),
         config.getDuration("shutdown.close-timeout"),
         switch (devMode) {

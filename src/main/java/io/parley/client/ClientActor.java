@@ -1,5 +1,6 @@
 package io.parley.client;
 
+import io.parley.metrics.ParleyMetrics;
 import io.parley.protocol.ClientRequest;
 import io.parley.protocol.ErrorCode;
 import io.parley.protocol.RequestId;
@@ -15,6 +16,7 @@ import io.parley.ws.Outbox;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
@@ -78,10 +80,12 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
       LongSupplier nanoClock) {}
 
   public static Behavior<Command> create(Connection connection, Node node) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+    Map<String, String> mdc = Map.of(
+        "userId", connection.user().id(), "connectionId", connection.id(), "node", node.name());
+    return Behaviors.withMdc(Command.class, mdc, Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startSingleTimer(AttachTimeout.INSTANCE, node.attachTimeout());
       return awaitingSocket(ctx, timers, connection, node, null);
-    }));
+    })));
   }
 
   /** Before the upgrade response has been materialized into a socket. */
@@ -113,6 +117,7 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
   private final RateLimiter limiter;
   private final TimerScheduler<Command> timers;
   private final Set<String> rooms = new HashSet<>();
+  private final ParleyMetrics metrics;
   private boolean closing;
 
   private ClientActor(
@@ -127,9 +132,10 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
     this.outbox = attached.outbox();
     this.member = new Member(connection.id(), connection.user(), context.getSelf(), node.fanout());
     this.limiter = new RateLimiter(node.settings(), node.nanoClock());
+    this.metrics = ParleyMetrics.get(context.getSystem());
 
     node.fanout().tell(new NodeFanout.Register(connection.id(), outbox));
-    send(ServerFrames.connected(connection.id(), connection.user(), node.name()));
+    send("connected", ServerFrames.connected(connection.id(), connection.user(), node.name()));
     context.pipeToSelf(attached.closed(), (reason, error) -> new SocketClosed(
         reason != null ? reason : new CloseReason(CloseCodes.ABNORMAL, String.valueOf(error), false)));
     this.timers = timers;
@@ -174,12 +180,13 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
     inbound.ackTo().tell(Ack.INSTANCE);
     if (closing) return this;
     ClientRequest request = inbound.request();
+    metrics.frameIn(request.type()).increment();
     if (!limiter.tryAcquire()) return onRateLimited(request);
 
     if (request instanceof ClientRequest.Invalid invalid) {
       sendError(invalid.id(), invalid.room(), invalid.code(), invalid.message());
     } else if (request instanceof ClientRequest.Ping ping) {
-      send(ServerFrames.pong(ping.id()));
+      send("pong", ServerFrames.pong(ping.id()));
     } else if (request instanceof ClientRequest.JoinRoom join) {
       join(join);
     } else if (request instanceof ClientRequest.LeaveRoom leave) {
@@ -210,7 +217,7 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
       node.fanout().tell(new NodeFanout.Unsubscribe(leave.room(), connection.id()));
       room(leave.room()).tell(new RoomActor.Leave(member, leave.id()));
     } else if (leave.id() != null) {
-      send(ServerFrames.ack(leave.id(), leave.room()));
+      send("ack", ServerFrames.ack(leave.id(), leave.room()));
     }
   }
 
@@ -226,6 +233,7 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
   }
 
   private Behavior<Command> onRateLimited(ClientRequest request) {
+    metrics.rateLimited.increment();
     sendError(request.id(), request.room(), ErrorCode.RATE_LIMITED,
         "more than " + node.settings().ratePerSecond() + " frames per second");
     if (limiter.discardIsAbuse()) return closeSocket(CloseCodes.POLICY_VIOLATION, "rate limit abuse");
@@ -246,6 +254,7 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
 
   private Behavior<Command> onSocketClosed(SocketClosed closed) {
     CloseReason reason = closed.reason();
+    metrics.closed(reason.code());
     getContext().getLog().info(
         "disconnected user={} connection={} code={} reason={} by={} rooms={} dropped={}",
         connection.user().id(), connection.id(), reason.code(), reason.reason(),
@@ -269,10 +278,11 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
   }
 
   private void sendError(RequestId id, String room, ErrorCode code, String message) {
-    send(ServerFrames.error(id, room, code, message));
+    send("error", ServerFrames.error(id, room, code, message));
   }
 
-  private void send(byte[] frame) {
+  private void send(String type, byte[] frame) {
+    metrics.frameOut(type).increment();
     outbox.send(Frames.text(frame));
   }
 }

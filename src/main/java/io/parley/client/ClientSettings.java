@@ -10,4 +10,5 @@ public record ClientSettings(
     int abuseDiscards,
     Duration abuseWindow,
     int outgoingBuffer,
-    int maxConnections) {}
+    int maxConnections,
+    int maxConnectionsPerUser) {}

@@ -1,5 +1,6 @@
 package io.parley.client;
 
+import io.parley.metrics.ParleyMetrics;
 import io.parley.online.OnlineTracker;
 import io.parley.protocol.User;
 import java.time.Instant;
@@ -34,12 +35,15 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
     }
   }
 
-  /** Spawns the ClientActor for an authenticated upgrade; the reply is empty when refused. */
+  /** Spawns the ClientActor for an authenticated upgrade, unless a cap refuses it. */
   public record Open(User user, Instant expiresAt, String remote, ActorRef<Opened> replyTo)
       implements Command {}
 
-  /** {@code client} is null when the upgrade is refused (draining or full). */
-  public record Opened(String connectionId, ActorRef<ClientActor.Command> client) {}
+  /** Why an upgrade was refused after authentication. */
+  public enum Refusal { DRAINING, NODE_FULL, USER_FULL }
+
+  /** Either {@code client} (and its connection id) or the {@code refusal}. */
+  public record Opened(String connectionId, ActorRef<ClientActor.Command> client, Refusal refusal) {}
 
   /** Refuse new upgrades from now on (503, readiness down). */
   public record StopAdmitting(ActorRef<Done> replyTo) implements Command {}
@@ -58,6 +62,8 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
   private final ActorRef<OnlineTracker.Command> online;
   private final Map<String, ActorRef<ClientActor.Command>> clients = new HashMap<>();
   private final Map<String, User> users = new HashMap<>();
+  private final Map<String, Integer> connectionsPerUser = new HashMap<>();
+  private final ParleyMetrics metrics;
   private final Set<ActorRef<Done>> waitingForClose = new HashSet<>();
   private boolean admitting = true;
 
@@ -66,6 +72,7 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
     super(context);
     this.node = node;
     this.online = online;
+    this.metrics = ParleyMetrics.get(context.getSystem());
   }
 
   @Override
@@ -89,8 +96,14 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
   }
 
   private Behavior<Command> onOpen(Open open) {
-    if (!admission().admits()) {
-      open.replyTo().tell(new Opened(null, null));
+    Admission admission = admission();
+    int userConnections = connectionsPerUser.getOrDefault(open.user().id(), 0);
+    Refusal refusal = admission.draining() ? Refusal.DRAINING
+        : admission.full() ? Refusal.NODE_FULL
+        : userConnections >= node.settings().maxConnectionsPerUser() ? Refusal.USER_FULL
+        : null;
+    if (refusal != null) {
+      open.replyTo().tell(new Opened(null, null, refusal));
       return this;
     }
     String id = newConnectionId();
@@ -101,15 +114,21 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
     getContext().watchWith(client, new ClientStopped(id));
     clients.put(id, client);
     users.put(id, open.user());
+    connectionsPerUser.put(open.user().id(), userConnections + 1);
+    updateGauges();
     online.tell(new OnlineTracker.Connected(open.user().id()));
-    open.replyTo().tell(new Opened(id, client));
+    open.replyTo().tell(new Opened(id, client, null));
     return this;
   }
 
   private Behavior<Command> onClientStopped(ClientStopped stopped) {
     clients.remove(stopped.connectionId());
     User user = users.remove(stopped.connectionId());
-    if (user != null) online.tell(new OnlineTracker.Disconnected(user.id()));
+    if (user != null) {
+      if (connectionsPerUser.merge(user.id(), -1, Integer::sum) <= 0) connectionsPerUser.remove(user.id());
+      online.tell(new OnlineTracker.Disconnected(user.id()));
+    }
+    updateGauges();
     replyIfAllClosed();
     return this;
   }
@@ -134,6 +153,11 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
       waitingForClose.forEach(replyTo -> replyTo.tell(Done.getInstance()));
       waitingForClose.clear();
     }
+  }
+
+  private void updateGauges() {
+    metrics.connections.set(clients.size());
+    metrics.users.set(connectionsPerUser.size());
   }
 
   private static String newConnectionId() {

@@ -94,6 +94,7 @@ public final class ChatRoutes extends AllDirectives {
         path("metrics", () -> get(() -> complete(HttpResponse.create().withEntity(
             ContentTypes.TEXT_PLAIN_UTF8, metrics.scrape())))),
         path(PathMatchers.segment("dev").slash("token"), () -> post(this::devToken)),
+        config.devTokens() == null ? reject() : new AdminRoutes(system, online).routes(),
         get(() -> concat(
             pathSingleSlash(() -> getFromResource("web/index.html")),
             getFromResourceDirectory("web"))));
@@ -107,15 +108,15 @@ public final class ChatRoutes extends AllDirectives {
       return onSuccess(admission(), admission -> {
         if (!admission.admits()) {
           return refuse(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
-              admission.draining() ? "draining" : "connection limit", remote);
+              admission.draining() ? "draining" : "node_full", "", remote);
         }
         Optional<WebSocketUpgrade> upgrade = request.getAttribute(AttributeKeys.webSocketUpgrade);
         if (upgrade.isEmpty()) {
-          return refuse(StatusCodes.BAD_REQUEST, "websocket upgrade required", "no upgrade", remote);
+          return refuse(StatusCodes.BAD_REQUEST, "websocket upgrade required", "no_upgrade", "", remote);
         }
         Optional<String> origin = request.getHeader("Origin").map(HttpHeader::value);
         if (origin.isPresent() && !originAllowed(origin.get())) {
-          return refuse(StatusCodes.FORBIDDEN, "origin not allowed", "origin " + origin.get(), remote);
+          return refuse(StatusCodes.FORBIDDEN, "origin not allowed", "origin", origin.get(), remote);
         }
         TokenExtractor.Found found = TokenExtractor.extract(
             request.getUri().query().get("token"),
@@ -123,13 +124,18 @@ public final class ChatRoutes extends AllDirectives {
             offeredProtocols(upgrade.get()));
         TokenVerifier.Result result = verifier.verify(found.token());
         if (result instanceof TokenVerifier.Refused refused) {
-          return respondWithHeader(RawHeader.create("WWW-Authenticate", "Bearer"),
-              () -> refuse(StatusCodes.UNAUTHORIZED, "authentication required", refused.reason(), remote));
+          return respondWithHeader(RawHeader.create("WWW-Authenticate", "Bearer"), () -> refuse(
+              StatusCodes.UNAUTHORIZED, "authentication required", "token", refused.reason(), remote));
         }
         TokenVerifier.Accepted accepted = (TokenVerifier.Accepted) result;
         return onSuccess(open(accepted, remote), opened -> {
-          if (opened.client() == null) {
-            return refuse(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "admission lost", remote);
+          String user = "user " + accepted.user().id();
+          if (opened.refusal() == Connections.Refusal.USER_FULL) {
+            return refuse(StatusCodes.TOO_MANY_REQUESTS, "too many connections", "user_full", user, remote);
+          }
+          if (opened.refusal() != null) {
+            return refuse(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+                opened.refusal().name().toLowerCase(Locale.ROOT), user, remote);
           }
           return complete(FrameLevelUpgrade.accept(
               upgrade.get(),
@@ -157,8 +163,13 @@ public final class ChatRoutes extends AllDirectives {
     return offered;
   }
 
-  private Route refuse(StatusCode status, String error, String reason, String remote) {
-    log.info("refused status={} reason={} remote={}", status.intValue(), reason, remote);
+  /**
+   * A refusal before the upgrade, logged as one line. {@code reason} is a metrics label from a
+   * fixed vocabulary; {@code detail} says more for the log (never a token).
+   */
+  private Route refuse(StatusCode status, String error, String reason, String detail, String remote) {
+    log.info("refused status={} reason={} detail={} remote={}", status.intValue(), reason, detail, remote);
+    metrics.refused(status.intValue(), reason);
     return json(status, "{\"error\":\"" + error + "\"}");
   }
 

@@ -1,22 +1,38 @@
 package io.parley.metrics;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
 
 /**
- * The node's meters, one registry per actor system (so several nodes in one JVM count apart).
- * Hot paths add per frame or per broadcast, never per recipient.
+ * The node's meters, one Prometheus registry per actor system (so several nodes in one JVM count
+ * apart), scraped at {@code GET /metrics}. Hot paths add per frame or per broadcast, never per
+ * recipient; labels come from fixed vocabularies only.
  */
 public final class ParleyMetrics implements Extension {
 
   private static final ExtensionId<ParleyMetrics> ID = new ExtensionId<>() {
     @Override
     public ParleyMetrics createExtension(ActorSystem<?> system) {
-      return new ParleyMetrics();
+      return new ParleyMetrics(system);
     }
   };
 
@@ -24,9 +40,18 @@ public final class ParleyMetrics implements Extension {
     return ID.apply(system);
   }
 
-  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  /** Close codes reported as themselves; anything else a peer sends counts as "other". */
+  private static final Set<Integer> KNOWN_CLOSE_CODES =
+      Set.of(1000, 1001, 1002, 1003, 1006, 1007, 1008, 1009, 1011, 4001);
 
-  /** Room frames rendered for more than one connection (messages, presence, typing). */
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final Map<String, Counter> framesIn = new ConcurrentHashMap<>();
+  private final Map<String, Counter> framesOut = new ConcurrentHashMap<>();
+  private final Map<String, Counter> refusals = new ConcurrentHashMap<>();
+  private final Map<String, Counter> closes = new ConcurrentHashMap<>();
+  private final Map<String, AtomicInteger> memberGauges = new ConcurrentHashMap<>();
+
+  /** Room frames rendered once for all members (messages, presence, typing). */
   public final Counter broadcasts = Counter.builder("parley_broadcasts")
       .description("Room frames rendered once for all members").register(registry);
   /** Deliver messages from rooms to the fan-out of their own node. */
@@ -39,14 +64,109 @@ public final class ParleyMetrics implements Extension {
   /** Frames dropped because a client's outgoing buffer was full. */
   public final Counter dropped = Counter.builder("parley_dropped_frames")
       .description("Frames dropped for slow clients").register(registry);
+  public final Counter rateLimited = Counter.builder("parley_rate_limited_frames")
+      .description("Client frames discarded by the rate limit").register(registry);
+  public final Counter roomCapRefusals = Counter.builder("parley_room_cap_refusals")
+      .description("Requests refused by a room started beyond the node's room limit")
+      .register(registry);
+  /** From a client's send_message reaching this server to the frame queued for the others. */
+  public final Timer broadcastLatency = Timer.builder("parley_broadcast_latency")
+      .description("From a message's arrival to its frame queued for the room's sockets")
+      .publishPercentileHistogram()
+      .minimumExpectedValue(Duration.ofMillis(1))
+      .maximumExpectedValue(Duration.ofSeconds(10))
+      .register(registry);
 
-  private ParleyMetrics() {}
+  /** Open WebSockets on this node. */
+  public final AtomicInteger connections = new AtomicInteger();
+  /** Distinct users with a socket on this node. */
+  public final AtomicInteger users = new AtomicInteger();
+  /** Room entities running on this node. */
+  public final AtomicInteger rooms = new AtomicInteger();
+  /** Shards of rooms hosted here, as last polled from the shard region. */
+  public final AtomicInteger shards = new AtomicInteger();
+  /** Distinct users and connections over the whole cluster. */
+  public final AtomicInteger clusterUsers = new AtomicInteger();
+  public final AtomicLong clusterConnections = new AtomicLong();
+
+  private ParleyMetrics(ActorSystem<?> system) {
+    Gauge.builder("parley_connections", connections, AtomicInteger::get)
+        .description("Open WebSockets on this node").register(registry);
+    Gauge.builder("parley_users", users, AtomicInteger::get)
+        .description("Distinct users connected to this node").register(registry);
+    Gauge.builder("parley_rooms", rooms, AtomicInteger::get)
+        .description("Rooms hosted on this node").register(registry);
+    Gauge.builder("parley_shards", shards, AtomicInteger::get)
+        .description("Room shards hosted on this node").register(registry);
+    Gauge.builder("parley_cluster_users", clusterUsers, AtomicInteger::get)
+        .description("Distinct users connected anywhere in the cluster").register(registry);
+    Gauge.builder("parley_cluster_connections", clusterConnections, AtomicLong::get)
+        .description("Open WebSockets anywhere in the cluster").register(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    new FileDescriptorMetrics().bindTo(registry);
+    JvmGcMetrics gc = new JvmGcMetrics();
+    gc.bindTo(registry);
+    system.getWhenTerminated().whenComplete((done, failure) -> {
+      gc.close();
+      registry.close();
+    });
+  }
 
   private Counter fanout(String target) {
     return Counter.builder("parley_fanout_messages")
         .description("Room broadcasts sent to a node's fan-out, by whether that node is this one")
         .tag("target", target)
         .register(registry);
+  }
+
+  /** A client frame received, by its {@code type} (or "invalid"). */
+  public Counter frameIn(String type) {
+    return framesIn.computeIfAbsent(type, t -> Counter.builder("parley_frames_in")
+        .description("Client frames received, by type").tag("type", t).register(registry));
+  }
+
+  /** A server frame rendered, by its {@code type} (a broadcast counts once). */
+  public Counter frameOut(String type) {
+    return framesOut.computeIfAbsent(type, t -> Counter.builder("parley_frames_out")
+        .description("Server frames rendered, by type (a broadcast counts once)")
+        .tag("type", t).register(registry));
+  }
+
+  /** An upgrade refused: {@code status} and a reason from a fixed vocabulary. */
+  public void refused(int status, String reason) {
+    refusals.computeIfAbsent(status + "/" + reason, key -> Counter.builder("parley_refusals")
+        .description("Upgrades refused before the WebSocket opened")
+        .tag("status", String.valueOf(status)).tag("reason", reason).register(registry))
+        .increment();
+  }
+
+  /** A WebSocket ended with this close code (1006: no close frame). */
+  public void closed(int code) {
+    String label = KNOWN_CLOSE_CODES.contains(code) ? String.valueOf(code) : "other";
+    closes.computeIfAbsent(label, l -> Counter.builder("parley_closes")
+        .description("WebSockets closed, by close code").tag("code", l).register(registry))
+        .increment();
+  }
+
+  /** Current cluster members by status; polled by {@link ClusterGauges}. */
+  public void clusterMembers(Map<String, Integer> byStatus) {
+    byStatus.forEach((status, count) -> memberGauge(status).set(count));
+    memberGauges.keySet().forEach(status -> {
+      if (!byStatus.containsKey(status)) memberGauges.get(status).set(0);
+    });
+  }
+
+  private AtomicInteger memberGauge(String status) {
+    return memberGauges.computeIfAbsent(status, s -> {
+      AtomicInteger value = new AtomicInteger();
+      Gauge.builder("parley_cluster_members", value, AtomicInteger::get)
+          .description("Cluster members by status").tag("status", s).register(registry);
+      return value;
+    });
   }
 
   public PrometheusMeterRegistry registry() {

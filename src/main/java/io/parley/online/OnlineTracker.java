@@ -1,10 +1,12 @@
 package io.parley.online;
 
+import io.parley.metrics.ParleyMetrics;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -43,8 +45,11 @@ public final class OnlineTracker extends AbstractBehavior<OnlineTracker.Command>
 
   public record Get(ActorRef<Online> replyTo) implements Command {}
 
-  /** Distinct users and open connections over the whole cluster. */
-  public record Online(int users, long connections) {}
+  /**
+   * Distinct users and open connections over the whole cluster, and the connections of each
+   * node (keyed by {@code host:port}).
+   */
+  public record Online(int users, long connections, Map<String, Long> connectionsByNode) {}
 
   private enum Publish implements Command { INSTANCE }
 
@@ -78,7 +83,8 @@ public final class OnlineTracker extends AbstractBehavior<OnlineTracker.Command>
   /** The users this node last published; the next publication sends the difference. */
   private final Set<String> published = new HashSet<>();
   private long publishedTotal = -1;
-  private Online cluster = new Online(0, 0);
+  private Online cluster = new Online(0, 0, Map.of());
+  private final ParleyMetrics metrics;
   private Set<String> clusterUsers = Set.of();
   private Map<String, Long> clusterConnections = Map.of();
 
@@ -91,6 +97,7 @@ public final class OnlineTracker extends AbstractBehavior<OnlineTracker.Command>
     this.usersData = usersData;
     this.connectionsData = connectionsData;
     this.self = DistributedData.get(context.getSystem()).selfUniqueAddress();
+    this.metrics = ParleyMetrics.get(context.getSystem());
     this.selfKey = nodeKey(self.uniqueAddress());
     usersData.subscribe(USERS, DataChanged::new);
     connectionsData.subscribe(CONNECTIONS, DataChanged::new);
@@ -180,8 +187,14 @@ public final class OnlineTracker extends AbstractBehavior<OnlineTracker.Command>
     Set<String> distinct = new HashSet<>();
     for (String element : clusterUsers) distinct.add(element.substring(element.indexOf(SEPARATOR) + 1));
     long connections = 0;
-    for (long count : clusterConnections.values()) connections += count;
-    cluster = new Online(distinct.size(), connections);
+    Map<String, Long> byNode = new TreeMap<>();
+    for (Map.Entry<String, Long> node : clusterConnections.entrySet()) {
+      connections += node.getValue();
+      byNode.put(node.getKey().substring(0, node.getKey().indexOf('#')), node.getValue());
+    }
+    cluster = new Online(distinct.size(), connections, Map.copyOf(byNode));
+    metrics.clusterUsers.set(cluster.users());
+    metrics.clusterConnections.set(cluster.connections());
   }
 
   /** A node left the cluster: its users and connections go. Every survivor does this. */

@@ -10,6 +10,17 @@ public sealed interface ClientRequest {
   /** The room the request concerns, or null. */
   String room();
 
+  /** The frame's {@code type} as the client sent it; {@code "invalid"} for a refused frame. */
+  default String type() {
+    if (this instanceof JoinRoom) return "join_room";
+    if (this instanceof LeaveRoom) return "leave_room";
+    if (this instanceof SendMessage) return "send_message";
+    if (this instanceof Typing typing) return typing.typing() ? "typing" : "stop_typing";
+    if (this instanceof OnlineUsers) return "online_users";
+    if (this instanceof Ping) return "ping";
+    return "invalid";
+  }
+
   record JoinRoom(RequestId id, String room) implements ClientRequest {}
 
   record LeaveRoom(RequestId id, String room) implements ClientRequest {}

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.RecipientRef;
@@ -51,9 +52,11 @@ public final class NodeFanout extends AbstractBehavior<NodeFanout.Command> {
   /**
    * A room frame for every local subscriber of the room but {@code except} (may be null).
    * {@code seq} is the message's seq (0 for other frames); {@code presence} is set when the
-   * frame announces a user arriving or leaving.
+   * frame announces a user arriving or leaving; {@code sentAt} is when the room sent it (epoch
+   * milliseconds, for the broadcast latency).
    */
-  public record Deliver(String room, byte[] frame, String except, long seq, PresenceChange presence)
+  public record Deliver(
+      String room, byte[] frame, String except, long seq, PresenceChange presence, long sentAt)
       implements Command, CborSerializable {}
 
   public record PresenceChange(User user, boolean present) implements CborSerializable {}
@@ -144,6 +147,10 @@ public final class NodeFanout extends AbstractBehavior<NodeFanout.Command> {
       }
     }
     metrics.deliveries.increment(sent);
+    if (deliver.seq() > 0) {
+      metrics.broadcastLatency.record(
+          Math.max(0, System.currentTimeMillis() - deliver.sentAt()), TimeUnit.MILLISECONDS);
+    }
     return this;
   }
 

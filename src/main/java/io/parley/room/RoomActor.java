@@ -2,19 +2,21 @@ package io.parley.room;
 
 import io.parley.common.CborSerializable;
 import io.parley.metrics.ParleyMetrics;
+import io.parley.protocol.ErrorCode;
 import io.parley.protocol.RequestId;
 import io.parley.protocol.ServerFrames;
 import io.parley.protocol.User;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -83,29 +85,41 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   /**
    * A request from a connection this incarnation does not know means it continues an earlier
    * one (handed off, or rebuilt after a node loss) whose Rejoin is on its way by another route.
-   * Such requests wait for the first Rejoin, at most this long, so that messages keep their
-   * seq order instead of starting again at 1.
+   * Such requests wait for a Rejoin, at most this long, so that messages keep their seq order
+   * instead of starting again at 1.
    */
   static final Duration HOLD_FOR_REJOIN = Duration.ofSeconds(1);
 
-  public static void initSharding(ActorSystem<?> system) {
+  /**
+   * After a survivor's Rejoin, how long a rebuilt room keeps holding requests for the other
+   * survivors' Rejoins (they are retried every 500 ms), so that their members get the messages
+   * too. The previous incarnation's own Rejoin is complete and releases them at once.
+   */
+  static final Duration REJOIN_GRACE = Duration.ofMillis(600);
+
+  /** @param maxRooms how many rooms this node hosts before new ones refuse everyone */
+  public static void initSharding(ActorSystem<?> system, int maxRooms) {
     ClusterSharding sharding = ClusterSharding.get(system);
     sharding.init(
         Entity.of(TYPE_KEY, ctx -> create(
-                ctx.getEntityId(), ctx.getShard(), sharding.entityRefFor(TYPE_KEY, ctx.getEntityId())))
+                ctx.getEntityId(), ctx.getShard(),
+                sharding.entityRefFor(TYPE_KEY, ctx.getEntityId()), maxRooms))
             .withStopMessage(Stop.INSTANCE));
   }
 
   /**
    * @param shard where to ask for passivation
    * @param successor this room as sharding reaches it, for {@link Rejoin}
+   * @param maxRooms rooms this node may host; a room started beyond it refuses every request
    */
   public static Behavior<Command> create(
       String roomId,
       ActorRef<ClusterSharding.ShardCommand> shard,
-      RecipientRef<Command> successor) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(
-        timers -> new RoomActor(ctx, timers, roomId, shard, successor)));
+      RecipientRef<Command> successor,
+      int maxRooms) {
+    return Behaviors.withMdc(Command.class, Map.of("room", roomId),
+        Behaviors.setup(ctx -> Behaviors.withTimers(
+            timers -> new RoomActor(ctx, timers, roomId, shard, successor, maxRooms))));
   }
 
   /** The stop message sharding sends; public for tests that act as the shard. */
@@ -113,31 +127,25 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     return Stop.INSTANCE;
   }
 
-  private static final class Presence {
-    final User user;
-    int connections;
-
-    Presence(User user) {
-      this.user = user;
-    }
-  }
-
   private final TimerScheduler<Command> timers;
   private final ParleyMetrics metrics;
   private final String roomId;
   private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final RecipientRef<Command> successor;
-  private final Map<String, Member> members = new HashMap<>();
-  private final Map<String, Presence> users = new LinkedHashMap<>();
-  /** Members per node, by that node's fan-out. */
-  private final Map<ActorRef<NodeFanout.Command>, Integer> nodes = new HashMap<>();
+  private final RoomMembership members = new RoomMembership();
   /** Users reported present by rejoins, checked against the members when they settle. */
   private final Map<String, User> reportedUsers = new LinkedHashMap<>();
+  private final int maxRooms;
+  /** Started while this node already hosted its maximum of rooms: refuses every request. */
+  private final boolean overCapacity;
   private long seq;
   private boolean passivating;
-  /** A Rejoin came, or the wait for one ended: requests from unknown connections run at once. */
-  private boolean continuationSettled;
-  /** Requests waiting for a Rejoin (see {@link #HOLD_FOR_REJOIN}), in arrival order; or null. */
+  /**
+   * This incarnation runs normally (a join came, or the wait for rejoins ended): requests run
+   * at once. Until then it may be the continuation of an earlier one; see {@link #holds}.
+   */
+  private boolean settled;
+  /** Requests waiting for rejoins, in arrival order; or null. */
   private List<Command> held;
 
   private RoomActor(
@@ -145,11 +153,14 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
       TimerScheduler<Command> timers,
       String roomId,
       ActorRef<ClusterSharding.ShardCommand> shard,
-      RecipientRef<Command> successor) {
+      RecipientRef<Command> successor,
+      int maxRooms) {
     super(context);
     this.timers = timers;
     this.metrics = ParleyMetrics.get(context.getSystem());
     this.roomId = roomId;
+    this.maxRooms = maxRooms;
+    this.overCapacity = metrics.rooms.incrementAndGet() > maxRooms;
     this.shard = shard;
     this.successor = successor;
   }
@@ -167,13 +178,20 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
         .onMessageEquals(SettleRejoins.INSTANCE, this::onSettleRejoins)
         .onMessageEquals(ReleaseHeld.INSTANCE, this::onReleaseHeld)
         .onMessageEquals(Stop.INSTANCE, this::onStop)
+        .onSignal(PostStop.class, stopped -> {
+          metrics.rooms.decrementAndGet();
+          return this;
+        })
         .build();
   }
 
   private Behavior<Command> onJoin(Join join) {
+    if (overCapacity) return refuseOverCapacity(join.member(), join.id());
+    settled = settled || held == null;
     Member member = join.member();
-    if (!members.containsKey(member.connectionId())) admit(member, true);
-    List<User> users = userList();
+    if (!members.contains(member.connectionId())) admit(member, true);
+    List<User> users = members.users();
+    metrics.frameOut("room_info").increment();
     member.fanout().tell(new NodeFanout.DeliverTo(
         member.connectionId(), ServerFrames.users(true, roomId, join.id(), users), roomId, users));
     return this;
@@ -181,35 +199,38 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   private Behavior<Command> onLeave(Leave leave) {
     remove(leave.member().connectionId());
-    if (leave.id() != null) reply(leave.member(), ServerFrames.ack(leave.id(), roomId));
+    if (leave.id() != null) reply(leave.member(), "ack", ServerFrames.ack(leave.id(), roomId));
     return passivateIfEmpty();
   }
 
   private Behavior<Command> onPost(Post post) {
+    if (overCapacity) return refuseOverCapacity(post.member(), post.id());
     if (holds(post, post.member())) return this;
     Member sender = ensureMember(post.member());
     long messageSeq = ++seq;
     String messageId = newMessageId();
-    broadcast(
+    broadcast("new_message",
         ServerFrames.newMessage(
             roomId, messageId, messageSeq, sender.user(), post.content(), post.replyTo()),
         sender.connectionId(), messageSeq, null);
-    reply(sender, ServerFrames.messageAck(post.id(), roomId, messageId, messageSeq));
+    reply(sender, "ack", ServerFrames.messageAck(post.id(), roomId, messageId, messageSeq));
     return this;
   }
 
   private Behavior<Command> onTyping(Typing typing) {
+    if (overCapacity) return passivateIfEmpty();
     if (holds(typing, typing.member())) return this;
     Member typer = ensureMember(typing.member());
-    broadcast(ServerFrames.userTyping(roomId, typer.user(), typing.typing()),
+    broadcast("user_typing", ServerFrames.userTyping(roomId, typer.user(), typing.typing()),
         typer.connectionId(), 0, null);
     return this;
   }
 
   private Behavior<Command> onGetOnline(GetOnline get) {
+    if (overCapacity) return refuseOverCapacity(get.member(), get.id());
     if (holds(get, get.member())) return this;
     Member member = ensureMember(get.member());
-    reply(member, ServerFrames.users(false, roomId, get.id(), userList()));
+    reply(member, "online_users", ServerFrames.users(false, roomId, get.id(), members.users()));
     return this;
   }
 
@@ -218,22 +239,34 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     return passivateIfEmpty();
   }
 
-  /** Keeps {@code command} for later when it must wait for a Rejoin; true when kept. */
+  private Behavior<Command> refuseOverCapacity(Member member, RequestId id) {
+    metrics.roomCapRefusals.increment();
+    reply(member, "error", ServerFrames.error(id, roomId, ErrorCode.TOO_MANY_ROOMS,
+        "this node already hosts its maximum of " + maxRooms + " rooms"));
+    return passivateIfEmpty();
+  }
+
+  /**
+   * Keeps {@code command} for later when it must wait for rejoins: while holding, and when an
+   * unsettled incarnation hears from a connection it does not know. True when kept.
+   */
   private boolean holds(Command command, Member from) {
-    if (held == null && (continuationSettled || members.containsKey(from.connectionId()))) {
-      return false;
-    }
     if (held == null) {
-      held = new ArrayList<>();
-      timers.startSingleTimer(ReleaseHeld.INSTANCE, HOLD_FOR_REJOIN);
+      if (settled || members.contains(from.connectionId())) return false;
+      holdFor(HOLD_FOR_REJOIN);
     }
     held.add(command);
     return true;
   }
 
+  private void holdFor(Duration duration) {
+    if (held == null) held = new ArrayList<>();
+    timers.startSingleTimer(ReleaseHeld.INSTANCE, duration);
+  }
+
   /** Runs the held requests in their order; from now on nothing waits. */
   private Behavior<Command> onReleaseHeld() {
-    continuationSettled = true;
+    settled = true;
     timers.cancel(ReleaseHeld.INSTANCE);
     List<Command> waiting = held;
     held = null;
@@ -255,13 +288,15 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     if (!timers.isTimerActive(SettleRejoins.INSTANCE)) {
       timers.startSingleTimer(SettleRejoins.INSTANCE, REJOIN_SETTLE);
     }
-    return onReleaseHeld();
+    if (rejoin.replyTo() == null) return onReleaseHeld(); // the predecessor's complete state
+    if (!settled) holdFor(REJOIN_GRACE);
+    return this;
   }
 
   /** Users that were in the room before it was rebuilt and have no member now have left. */
   private Behavior<Command> onSettleRejoins() {
     for (User user : reportedUsers.values()) {
-      if (!users.containsKey(user.id())) announcePresence(user, false, null);
+      if (!members.isPresent(user.id())) announcePresence(user, false, null);
     }
     reportedUsers.clear();
     return passivateIfEmpty();
@@ -269,7 +304,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   private Behavior<Command> onStop() {
     if (!members.isEmpty()) {
-      successor.tell(new Rejoin(List.copyOf(members.values()), seq, userList(), null));
+      successor.tell(new Rejoin(List.copyOf(members.members()), seq, members.users(), null));
     }
     if (held != null) held.forEach(successor::tell);
     return Behaviors.stopped();
@@ -287,34 +322,21 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   }
 
   private void admit(Member member, boolean announce) {
-    members.put(member.connectionId(), member);
     getContext().watchWith(member.client(), new MemberStopped(member.connectionId()));
-    nodes.merge(member.fanout(), 1, Integer::sum);
-    Presence presence = users.get(member.user().id());
-    if (presence == null) {
-      presence = new Presence(member.user());
-      users.put(member.user().id(), presence);
-      if (announce) announcePresence(member.user(), true, member.connectionId());
+    if (members.add(member) && announce) {
+      announcePresence(member.user(), true, member.connectionId());
     }
-    presence.connections++;
   }
 
   private void remove(String connectionId) {
-    Member member = members.remove(connectionId);
-    if (member == null) return;
-    getContext().unwatch(member.client());
-    if (nodes.merge(member.fanout(), -1, Integer::sum) == 0) nodes.remove(member.fanout());
-    Presence presence = users.get(member.user().id());
-    if (--presence.connections == 0) {
-      users.remove(member.user().id());
-      announcePresence(presence.user, false, null);
-    }
+    Member member = members.remove(connectionId, user -> announcePresence(user, false, null));
+    if (member != null) getContext().unwatch(member.client());
   }
 
   /** {@code user_joined} / {@code user_left}, which fan-outs also read to follow presence. */
   private void announcePresence(User user, boolean present, String except) {
-    broadcast(ServerFrames.presence(present, roomId, user), except, 0,
-        new NodeFanout.PresenceChange(user, present));
+    broadcast(present ? "user_joined" : "user_left", ServerFrames.presence(present, roomId, user),
+        except, 0, new NodeFanout.PresenceChange(user, present));
   }
 
   private Behavior<Command> passivateIfEmpty() {
@@ -327,24 +349,21 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   /** One Deliver per node that hosts members, the same frame bytes for all of them. */
   private void broadcast(
-      byte[] frame, String except, long frameSeq, NodeFanout.PresenceChange presence) {
-    if (nodes.isEmpty()) return;
+      String type, byte[] frame, String except, long frameSeq, NodeFanout.PresenceChange presence) {
+    if (members.isEmpty()) return;
     metrics.broadcasts.increment();
-    NodeFanout.Deliver deliver = new NodeFanout.Deliver(roomId, frame, except, frameSeq, presence);
-    for (ActorRef<NodeFanout.Command> node : nodes.keySet()) {
+    metrics.frameOut(type).increment();
+    NodeFanout.Deliver deliver = new NodeFanout.Deliver(
+        roomId, frame, except, frameSeq, presence, System.currentTimeMillis());
+    for (ActorRef<NodeFanout.Command> node : members.nodes()) {
       node.tell(deliver);
       (node.path().address().hasLocalScope() ? metrics.fanoutLocal : metrics.fanoutRemote).increment();
     }
   }
 
-  private static void reply(Member member, byte[] frame) {
+  private void reply(Member member, String type, byte[] frame) {
+    metrics.frameOut(type).increment();
     member.fanout().tell(new NodeFanout.DeliverTo(member.connectionId(), frame, null, null));
-  }
-
-  private List<User> userList() {
-    List<User> list = new ArrayList<>(users.size());
-    for (Presence presence : users.values()) list.add(presence.user);
-    return list;
   }
 
   private static String newMessageId() {

@@ -63,11 +63,11 @@ class ClientActorTest {
 
   /** PROTOCOL.md's defaults: 100 rooms, 20 frames/s, burst 40, 200 discards per 10 s. */
   private static final ClientSettings DEFAULTS =
-      new ClientSettings(100, 20, 40, 200, Duration.ofSeconds(10), 256, 19500);
+      new ClientSettings(100, 20, 40, 200, Duration.ofSeconds(10), 256, 19500, 50);
 
   private static ClientSettings limits(int roomsPerConnection, double ratePerSecond, int burst,
       int abuseDiscards, Duration abuseWindow) {
-    return new ClientSettings(roomsPerConnection, ratePerSecond, burst, abuseDiscards, abuseWindow, 256, 19500);
+    return new ClientSettings(roomsPerConnection, ratePerSecond, burst, abuseDiscards, abuseWindow, 256, 19500, 50);
   }
 
   /** What the socket side of the outbox saw: a text frame, or the end of the stream. */

@@ -2,26 +2,16 @@ package io.parley.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.auth0.jwt.JWT;
-import com.auth0.jwt.algorithms.Algorithm;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.parley.testing.ScriptCluster;
 import io.parley.testing.WsClient;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,76 +21,28 @@ import org.junit.jupiter.api.Test;
  * would, then one of them killed with SIGKILL. The processes are stopped even when a test fails.
  */
 class ClusterProcessIT {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Path RUN_DIR = Path.of("target/cluster-it");
   private static final Duration RECOVERY_BOUND = Duration.ofSeconds(10);
   private static final int ROOMS = 12;
   private static final List<WsClient> clients = new ArrayList<>();
 
+  private static ScriptCluster cluster;
+
   @BeforeAll
   static void startCluster() throws Exception {
-    Runtime.getRuntime().addShutdownHook(new Thread(ClusterProcessIT::stopCluster));
-    try {
-      script(Duration.ofMinutes(3), "start");
-    } catch (AssertionError | Exception e) {
-      stopCluster();
-      throw e;
-    }
+    cluster = ScriptCluster.start(RUN_DIR);
   }
 
   @AfterAll
   static void stopCluster() {
     clients.forEach(WsClient::close);
-    clients.clear();
-    try {
-      script(Duration.ofMinutes(1), "stop");
-    } catch (Exception | AssertionError e) {
-      // last resort: no process may outlive the test
-      try (var pids = Files.newDirectoryStream(RUN_DIR, "*.pid")) {
-        for (Path pid : pids) {
-          ProcessHandle.of(Long.parseLong(Files.readString(pid).trim())).ifPresent(ProcessHandle::destroyForcibly);
-        }
-      } catch (IOException ignored) {
-        // nothing was started
-      }
-    }
-  }
-
-  private static String script(Duration timeout, String... args) throws Exception {
-    List<String> command = new ArrayList<>(List.of("scripts/cluster.sh"));
-    command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
-    builder.environment().put("PARLEY_CLUSTER_DIR", RUN_DIR.toString());
-    Process process = builder.start();
-    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!process.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
-      process.destroyForcibly();
-      throw new AssertionError("cluster.sh " + String.join(" ", args) + " timed out:\n" + output);
-    }
-    assertThat(process.exitValue()).as("cluster.sh %s:%n%s", String.join(" ", args), output).isZero();
-    return output;
-  }
-
-  private static String host(int node) {
-    return "127.0.0." + (node + 1);
+    if (cluster != null) cluster.close();
   }
 
   private static WsClient connect(int node, String user) throws IOException {
-    String secret = null;
-    for (String line : Files.readAllLines(Path.of("docker/cluster.env"))) {
-      if (line.startsWith("PARLEY_JWT_SECRET=")) secret = line.substring(line.indexOf('=') + 1).trim();
-    }
-    String token = JWT.create().withSubject(user).withClaim("name", user)
-        .withExpiresAt(Instant.now().plus(Duration.ofHours(1))).sign(Algorithm.HMAC256(secret));
-    WsClient client = WsClient.connected(URI.create("ws://" + host(node) + ":8080/ws?token=" + token));
+    WsClient client = WsClient.connected(ScriptCluster.wsUri(node, user));
     clients.add(client);
     return client;
-  }
-
-  private static JsonNode online(int node) throws Exception {
-    return JSON.readTree(HttpClient.newHttpClient().send(
-        HttpRequest.newBuilder(URI.create("http://" + host(node) + ":8080/ws/online")).build(),
-        HttpResponse.BodyHandlers.ofString()).body());
   }
 
   private static void send(WsClient client, String room, String content) {
@@ -124,9 +66,9 @@ class ClusterProcessIT {
       assertThat(bob.skipTo("new_message").path("room").asText()).isEqualTo(room);
       assertThat(cid.skipTo("new_message").path("payload").path("content").asText()).isEqualTo("hello " + room);
     }
-    assertThat(online(2).path("online").asInt()).isEqualTo(3);
+    assertThat(ScriptCluster.online(2).path("online").asInt()).isEqualTo(3);
 
-    script(Duration.ofSeconds(30), "kill", "3");
+    cluster.run(Duration.ofSeconds(30), "kill", "3");
     long killedAt = System.nanoTime();
 
     Map<String, Long> deliveredAgain = new HashMap<>();
@@ -155,7 +97,7 @@ class ClusterProcessIT {
     assertThat(slowestRoom).isLessThan(RECOVERY_BOUND.toMillis());
     assertThat(cidGone).as("the dead node's only user leaves every room").hasSize(ROOMS);
     assertThat(slowestLeft).isLessThan(RECOVERY_BOUND.toMillis());
-    JsonNode onlineAfter = online(1);
+    JsonNode onlineAfter = ScriptCluster.online(1);
     assertThat(onlineAfter.path("online").asInt()).isEqualTo(2);
     assertThat(onlineAfter.path("connections").asInt()).isEqualTo(2);
   }

@@ -79,15 +79,16 @@ class CborSerializationTest {
   void deliveriesRoundTripWithTheirFrameBytes() {
     byte[] frame = "{\"type\":\"new_message\",\"payload\":{\"content\":\"ü\"}}".getBytes(StandardCharsets.UTF_8);
     NodeFanout.PresenceChange left = new NodeFanout.PresenceChange(member.user(), false);
-    NodeFanout.Deliver deliver = new NodeFanout.Deliver("room-1", frame, "c-1", 7, left);
+    NodeFanout.Deliver deliver = new NodeFanout.Deliver("room-1", frame, "c-1", 7, left, 1_795_000_000_000L);
     NodeFanout.Deliver back = (NodeFanout.Deliver) serialization.verifySerialization(deliver, false);
     assertThat(back.frame()).isEqualTo(frame);
     assertThat(back.room()).isEqualTo("room-1");
     assertThat(back.except()).isEqualTo("c-1");
     assertThat(back.seq()).isEqualTo(7);
     assertThat(back.presence()).isEqualTo(left);
+    assertThat(back.sentAt()).isEqualTo(1_795_000_000_000L);
     NodeFanout.Deliver plain = (NodeFanout.Deliver) serialization.verifySerialization(
-        new NodeFanout.Deliver("room-1", frame, null, 0, null), false);
+        new NodeFanout.Deliver("room-1", frame, null, 0, null, 0), false);
     assertThat(plain.except()).isNull();
     assertThat(plain.presence()).isNull();
 

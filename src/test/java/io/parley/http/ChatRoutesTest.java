@@ -262,6 +262,49 @@ class ChatRoutesTest {
   }
 
   @Test
+  void metricsCountFramesDeliveriesClosesAndRefusals() throws Exception {
+    upgrade("", Map.of()); // a 401
+    WSProbe ann = connect(TestTokens.token("metered-ann", "Ann"));
+    WSProbe ben = connect(TestTokens.token("metered-ben", "Ben"));
+    frame(ann);
+    frame(ben);
+    ann.sendMessage("{\"type\":\"join_room\",\"payload\":{\"room_id\":\"metered\"}}");
+    frame(ann);
+    ben.sendMessage("{\"type\":\"join_room\",\"payload\":{\"room_id\":\"metered\"}}");
+    frame(ben);
+    frame(ann); // user_joined
+    ben.sendMessage("{\"type\":\"send_message\",\"room\":\"metered\",\"payload\":{\"content\":\"counted\"}}");
+    frame(ben);
+    frame(ann);
+    ann.sendCompletion();
+    ann.expectCompletion();
+    clientKit.createTestProbe().awaitAssert(() -> {
+      String metrics = get("/metrics").body();
+      assertThat(metrics).contains("parley_frames_in_total{type=\"send_message\"}");
+      assertThat(metrics).contains("parley_frames_out_total{type=\"new_message\"}");
+      assertThat(metrics).containsPattern("parley_deliveries_total [1-9]");
+      assertThat(metrics).containsPattern("parley_closes_total\\{code=\"1000\"} [1-9]");
+      assertThat(metrics).containsPattern("parley_refusals_total\\{reason=\"token\",status=\"401\"} [1-9]");
+      assertThat(metrics).contains("parley_broadcast_latency_seconds_count");
+      assertThat(metrics).contains("parley_cluster_members{status=\"up\"} 1.0");
+      assertThat(metrics).contains("jvm_memory_used_bytes");
+      return null;
+    });
+    ben.sendCompletion();
+  }
+
+  @Test
+  void adminViewShowsTheClusterInDevMode() throws Exception {
+    assertThat(get("/admin").statusCode()).isEqualTo(200);
+    JsonNode view = JSON.readTree(get("/admin/cluster").body());
+    assertThat(view.path("nodes")).hasSize(1);
+    JsonNode self = view.path("nodes").get(0);
+    assertThat(self.path("status").asText()).isEqualTo("Up");
+    assertThat(self.path("reachable").asBoolean()).isTrue();
+    assertThat(self.path("address").asText()).isEqualTo(view.path("self").asText());
+  }
+
+  @Test
   void unknownPathsAre404() throws Exception {
     assertThat(get("/nothing/here").statusCode()).isEqualTo(404);
   }

@@ -81,7 +81,7 @@ class NodeFanoutTest {
     TestProbe<String> outsider = f.connect("c");
     f.subscribe(room, "a", ANN);
     f.subscribe(room, "b", BOB);
-    f.fanout.tell(new NodeFanout.Deliver(room, frame("{\"n\":1}"), "a", 1, null));
+    f.fanout.tell(new NodeFanout.Deliver(room, frame("{\"n\":1}"), "a", 1, null, 0));
     b.expectMessage("{\"n\":1}");
     a.expectNoMessage(Duration.ofMillis(200));
     outsider.expectNoMessage(Duration.ofMillis(50));
@@ -105,7 +105,7 @@ class NodeFanoutTest {
     f.subscribe(room, "b3", BOB);
     f.fanout.tell(new NodeFanout.Unsubscribe(room, "a3"));
     f.fanout.tell(new NodeFanout.Unregister("b3", Set.of(room)));
-    f.fanout.tell(new NodeFanout.Deliver(room, frame("{}"), null, 0, null));
+    f.fanout.tell(new NodeFanout.Deliver(room, frame("{}"), null, 0, null, 0));
     f.fanout.tell(new NodeFanout.DeliverTo("b3", frame("{}"), null, null));
     a.expectNoMessage(Duration.ofMillis(200));
     b.expectNoMessage(Duration.ofMillis(50));
@@ -122,9 +122,9 @@ class NodeFanoutTest {
     User gone = new User("gone", "Gone");
     f.fanout.tell(new NodeFanout.DeliverTo("a4", frame("{}"), room, List.of(ANN, gone)));
     f.fanout.tell(new NodeFanout.Deliver(room, frame("{}"), null, 0,
-        new NodeFanout.PresenceChange(BOB, true)));
-    f.fanout.tell(new NodeFanout.Deliver(room, frame("{}"), null, 41, null));
-    f.fanout.tell(new NodeFanout.Deliver(room, frame("{}"), null, 42, null));
+        new NodeFanout.PresenceChange(BOB, true), 0));
+    f.fanout.tell(new NodeFanout.Deliver(room, frame("{}"), null, 41, null, 0));
+    f.fanout.tell(new NodeFanout.Deliver(room, frame("{}"), null, 42, null, 0));
 
     assertThat(f.rooms).as("no room is asked anything before a node leaves").isEmpty();
     f.fanout.tell(NodeFanout.NodeLeft.INSTANCE);
@@ -173,7 +173,7 @@ class NodeFanoutTest {
       sockets.add(f.connect("m" + i));
       f.subscribe(room, "m" + i, new User("u" + i, "U" + i));
     }
-    f.fanout.tell(new NodeFanout.Deliver(room, frame("{\"all\":1}"), null, 1, null));
+    f.fanout.tell(new NodeFanout.Deliver(room, frame("{\"all\":1}"), null, 1, null, 0));
     for (TestProbe<String> socket : sockets) socket.expectMessage("{\"all\":1}");
   }
 }

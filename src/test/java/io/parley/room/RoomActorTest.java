@@ -52,7 +52,7 @@ class RoomActorTest {
     final String id = "room-" + ROOMS.incrementAndGet();
     final TestProbe<ClusterSharding.ShardCommand> shard = testKit.createTestProbe();
     final TestProbe<RoomActor.Command> successor = testKit.createTestProbe();
-    final ActorRef<RoomActor.Command> ref = testKit.spawn(RoomActor.create(id, shard.ref(), successor));
+    final ActorRef<RoomActor.Command> ref = testKit.spawn(RoomActor.create(id, shard.ref(), successor, 1_000_000));
 
     void tell(RoomActor.Command command) {
       ref.tell(command);

@@ -120,6 +120,17 @@ class WebSocketEndToEndTest {
     });
   }
 
+  @Test
+  void devEndpointsAreAbsentWhenDevModeIsOff() throws Exception {
+    HttpResponse<String> token = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(TestNode.httpUri(node, "/dev/token"))
+            .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"Ann\"}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(token.statusCode()).isEqualTo(404);
+    assertThat(HttpClient.newHttpClient().send(HttpRequest.newBuilder(TestNode.httpUri(node, "/admin")).build(),
+        HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(404);
+  }
+
   // ---- token carriers ----------------------------------------------------------------------------
 
   @Test

@@ -1,0 +1,298 @@
+package io.parley.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.openqa.selenium.support.ui.ExpectedConditions.attributeToBe;
+import static org.openqa.selenium.support.ui.ExpectedConditions.invisibilityOfElementLocated;
+import static org.openqa.selenium.support.ui.ExpectedConditions.textToBe;
+import static org.openqa.selenium.support.ui.ExpectedConditions.visibilityOfElementLocated;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.parley.app.ParleyNode;
+import io.parley.testing.HeadlessChromium;
+import io.parley.testing.TestNode;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Keys;
+import org.openqa.selenium.Rectangle;
+import org.openqa.selenium.WebElement;
+
+/**
+ * The demo page (/) in two real headless Chromium browsers, one per user, signed in through the
+ * page's own form (which mints a token with POST /dev/token). Everything is done by typing and
+ * clicking; assertions read what a person would see.
+ */
+@ExtendWith(LogCapturingExtension.class)
+class BrowserDemoTest {
+  /**
+   * The chat test saves its screenshot here on every run; with -Dparley.updateScreenshot=true it
+   * also replaces the README's copy in docs/.
+   */
+  static final Path SCREENSHOT = Path.of(System.getProperty("basedir", "."), "target", "screenshots", "demo.png");
+  static final Path README_SCREENSHOT = Path.of(System.getProperty("basedir", "."), "docs", "demo.png");
+  private static final String NODE_NAME = "node-1";
+
+  private static ParleyNode node;
+  private static String base;
+  private static HeadlessChromium ann;
+  private static HeadlessChromium ben;
+
+  @RegisterExtension
+  final TestWatcher consoleOnFailure = new TestWatcher() {
+    @Override
+    public void testFailed(ExtensionContext context, Throwable cause) {
+      System.out.println("Ann's console:\n" + ann.consoleLog() + "\nBen's console:\n" + ben.consoleLog());
+    }
+  };
+
+  @BeforeAll
+  static void start() throws Exception {
+    node = TestNode.start("""
+        parley.dev-mode = on
+        parley.node-name = "%s"
+        """.formatted(NODE_NAME));
+    base = "http://localhost:" + node.port(); // as a newcomer types it (the README's http://localhost:8080)
+    ann = HeadlessChromium.start(HeadlessChromium.DESKTOP);
+    ben = HeadlessChromium.start(HeadlessChromium.DESKTOP);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    try {
+      if (ann != null) ann.close();
+      if (ben != null) ben.close();
+    } finally {
+      node.close();
+    }
+  }
+
+  // ---- tests --------------------------------------------------------------------------------------
+
+  @Test
+  void twoUsersChatThroughThePageWithPresenceAndTyping() throws Exception {
+    signIn(ann, "Ann");
+    signIn(ben, "Ben");
+    for (HeadlessChromium user : List.of(ann, ben)) {
+      user.waiting().until(textToBe(testId("connection-state"), "open"));
+      user.waiting().until(textToBe(testId("connection-node"), NODE_NAME));
+    }
+    assertThat(text(ann, "current-user")).isEqualTo("Ann");
+
+    join(ben, "random");
+    join(ann, "general");
+    join(ben, "general");
+    awaitPresence(ben, "Ann", "Ben");
+    awaitPresence(ann, "Ann", "Ben");
+    assertThat(ben.driver().findElement(By.cssSelector("[data-testid=presence-item][data-self=true]")).getText())
+        .isEqualTo("Ben");
+    ann.waiting().until(d -> hasNotice(ann, "Ben joined"));
+
+    type(ann, "Hi Ben! Is the new build on staging yet?");
+    awaitTyping(ben, "Ann");
+    send(ann, ben, "Ann", "Hi Ben! Is the new build on staging yet?");
+    type(ben, "Yes, since ten minutes ago. Reconnects look smooth.");
+    awaitTyping(ann, "Ben");
+    send(ben, ann, "Ben", "Yes, since ten minutes ago. Reconnects look smooth.");
+    say(ann, ben, "Ann", "Great, I will run the load test after lunch.");
+    say(ben, ann, "Ben", "Go ahead. I restarted node-2 twice and nobody noticed.");
+    say(ann, ben, "Ann", "That is exactly what I wanted to hear.");
+
+    // What Ben sees: the sender's name and the time under every message, his own on the right.
+    WebElement last = lastMessage(ben);
+    assertThat(last.getAttribute("data-own")).isEqualTo("false");
+    assertThat(last.findElement(testId("message-sender")).getText()).isEqualTo("Ann");
+    WebElement time = last.findElement(testId("message-time"));
+    assertThat(time.getText()).matches("\\d{1,2}:\\d{2}.*");
+    assertThat(Instant.parse(time.getAttribute("datetime"))).isBefore(Instant.now().plusSeconds(5));
+    assertThat(lastMessage(ann).getAttribute("data-own")).isEqualTo("true");
+    assertThat(lastMessage(ann).getAttribute("data-status")).isEqualTo("sent");
+    assertThat(messageTexts(ben)).containsExactly(
+        "Hi Ben! Is the new build on staging yet?",
+        "Yes, since ten minutes ago. Reconnects look smooth.",
+        "Great, I will run the load test after lunch.",
+        "Go ahead. I restarted node-2 twice and nobody noticed.",
+        "That is exactly what I wanted to hear.");
+
+    // Ann starts a next message: Ben sees her typing, and the README's screenshot shows it.
+    type(ann, "Could you share the dashboard");
+    awaitTyping(ben, "Ann");
+    ben.screenshot(SCREENSHOT);
+    if (Boolean.getBoolean("parley.updateScreenshot")) {
+      java.nio.file.Files.copy(SCREENSHOT, README_SCREENSHOT, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    // Once she clears the input, the indicator goes away.
+    ann.driver().findElement(testId("message-input")).sendKeys(Keys.chord(Keys.CONTROL, "a"), Keys.DELETE);
+    ben.waiting().until(textToBe(testId("typing-indicator"), ""));
+  }
+
+  @Test
+  void leavingARoomUpdatesTheOthersPresence() {
+    signIn(ann, "Ann");
+    signIn(ben, "Ben");
+    join(ann, "leave-test");
+    join(ben, "leave-test");
+    awaitPresence(ann, "Ann", "Ben");
+
+    ben.driver().findElement(testId("leave-button")).click();
+    awaitPresence(ann, "Ann");
+    ann.waiting().until(d -> hasNotice(ann, "Ben left"));
+    assertThat(ben.driver().findElements(By.cssSelector("[data-testid=room-item][data-room='leave-test']"))).isEmpty();
+    assertThat(text(ben, "room-title")).isEqualTo("No room");
+  }
+
+  @Test
+  void serverErrorsShowAsToasts() {
+    signIn(ann, "Ann");
+    // A room id with a space: the server answers INVALID_ROOM, and the page drops the room again.
+    ann.driver().findElement(testId("room-input")).sendKeys("no spaces allowed");
+    ann.driver().findElement(testId("join-button")).click();
+    WebElement toast = ann.waiting().until(visibilityOfElementLocated(
+        By.cssSelector("[data-testid=toast][data-code=INVALID_ROOM]")));
+    assertThat(toast.findElement(testId("toast-code")).getText()).isEqualTo("INVALID_ROOM");
+    ann.waiting().until(d -> d.findElements(By.cssSelector("[data-testid=room-item]")).isEmpty());
+
+    // A message to a room we are not in, through the page's client: NOT_IN_ROOM, naming the room.
+    ann.eval("window.parleyDemo.app.client.sendMessage('toast-test-elsewhere', 'hello?') && true");
+    WebElement notInRoom = ann.waiting().until(visibilityOfElementLocated(
+        By.cssSelector("[data-testid=toast][data-code=NOT_IN_ROOM]")));
+    assertThat(notInRoom.findElement(testId("toast-message")).getText()).contains("toast-test-elsewhere");
+    ann.screenshot(Path.of("target", "screenshots", "demo-toasts.png"));
+    Rectangle composer = ann.driver().findElement(testId("message-form")).getRect();
+    for (WebElement shown : ann.driver().findElements(testId("toast"))) {
+      Rectangle box = shown.getRect();
+      boolean overlaps = box.getX() < composer.getX() + composer.getWidth() && composer.getX() < box.getX() + box.getWidth()
+          && box.getY() < composer.getY() + composer.getHeight() && composer.getY() < box.getY() + box.getHeight();
+      assertThat(overlaps).as("a toast at %s covers the composer at %s", describe(box), describe(composer)).isFalse();
+    }
+    // Toasts go away by themselves.
+    ann.waiting().until(invisibilityOfElementLocated(By.cssSelector("[data-testid=toast][data-code=INVALID_ROOM]")));
+  }
+
+  @Test
+  void phoneWidthKeepsTheComposerOnScreen() {
+    try (HeadlessChromium phone = HeadlessChromium.start(HeadlessChromium.PHONE)) {
+      signIn(phone, "Cleo");
+      signIn(ann, "Ann");
+      join(ann, "phone-test");
+      join(phone, "phone-test");
+      awaitPresence(phone, "Ann", "Cleo");
+
+      JsonNode viewport = phone.eval("({w: innerWidth, h: innerHeight, scroll: document.documentElement.scrollWidth})");
+      assertThat(viewport.path("w").asInt()).isEqualTo(HeadlessChromium.PHONE.getWidth());
+      assertThat(viewport.path("scroll").asInt()).as("no sideways scrolling").isLessThanOrEqualTo(viewport.path("w").asInt());
+      for (String part : List.of("message-input", "send-button", "room-input", "presence-list")) {
+        WebElement element = phone.driver().findElement(testId(part));
+        assertThat(element.isDisplayed()).as(part + " displayed").isTrue();
+        assertThat(element.getRect().getY() + element.getRect().getHeight())
+            .as(part + " bottom within the viewport").isLessThanOrEqualTo(viewport.path("h").asInt());
+        assertThat(element.getRect().getX() + element.getRect().getWidth())
+            .as(part + " right edge within the viewport").isLessThanOrEqualTo(viewport.path("w").asInt());
+      }
+
+      // Enough messages to scroll the list: the composer stays where it was.
+      for (int i = 1; i <= 6; i++) say(ann, phone, "Ann", "Message number " + i + " for the small screen");
+      say(phone, ann, "Cleo", "Read them all on my phone.");
+      WebElement input = phone.driver().findElement(testId("message-input"));
+      assertThat(input.getRect().getY() + input.getRect().getHeight()).isLessThanOrEqualTo(viewport.path("h").asInt());
+      JsonNode list = phone.eval("(() => { const l = document.getElementById('message-list');"
+          + " return {bottom: Math.round(l.scrollTop + l.clientHeight), height: l.scrollHeight}; })()");
+      assertThat(list.path("height").asInt() - list.path("bottom").asInt()).as("scrolled to the newest message")
+          .isLessThanOrEqualTo(2);
+      phone.screenshot(Path.of("target", "screenshots", "demo-phone.png"));
+    }
+  }
+
+  // ---- page helpers ---------------------------------------------------------------------------------
+
+  private static By testId(String id) {
+    return By.cssSelector("[data-testid='" + id + "']");
+  }
+
+  private static String describe(Rectangle r) {
+    return "(" + r.getX() + "," + r.getY() + " " + r.getWidth() + "x" + r.getHeight() + ")";
+  }
+
+  private static String text(HeadlessChromium browser, String testId) {
+    return browser.driver().findElement(testId(testId)).getText();
+  }
+
+  /** Opens the page afresh and signs in through its form. */
+  private static void signIn(HeadlessChromium browser, String name) {
+    browser.open(base + "/");
+    browser.waiting().until(visibilityOfElementLocated(testId("name-input"))).sendKeys(name);
+    browser.driver().findElement(testId("signin-button")).click();
+    browser.waiting().until(visibilityOfElementLocated(testId("chat-screen")));
+    browser.waiting().until(attributeToBe(testId("connection-badge"), "data-state", "open"));
+  }
+
+  /** Joins a room through the join form and waits for the server's room_info. */
+  private static void join(HeadlessChromium browser, String room) {
+    browser.driver().findElement(testId("room-input")).sendKeys(room);
+    browser.driver().findElement(testId("join-button")).click();
+    browser.waiting().until(visibilityOfElementLocated(
+        By.cssSelector("[data-testid=room-item][data-room='" + room + "'][data-joined=true]")));
+    browser.waiting().until(textToBe(testId("room-title"), room));
+  }
+
+  /** Types a message and clicks send; it then shows at the receiver, under the sender's name. */
+  private static void say(HeadlessChromium from, HeadlessChromium to, String fromName, String text) {
+    type(from, text);
+    send(from, to, fromName, text);
+  }
+
+  private static void type(HeadlessChromium from, String text) {
+    from.driver().findElement(testId("message-input")).sendKeys(text);
+  }
+
+  /** While someone types (the library repeats its signal, and stops it 3 s after the last key). */
+  private static void awaitTyping(HeadlessChromium at, String who) {
+    at.waiting().withMessage(() -> "shows " + who + " typing")
+        .until(d -> text(at, "typing-indicator").equals(who + " is typing…"));
+  }
+
+  /** Clicks send on what was typed; the message shows at the receiver and ends the typing signal. */
+  private static void send(HeadlessChromium from, HeadlessChromium to, String fromName, String text) {
+    int before = messageTexts(to).size();
+    from.driver().findElement(testId("send-button")).click();
+    to.waiting().withMessage(() -> "message '" + text + "' shown at the receiver, has " + messageTexts(to))
+        .until(d -> messageTexts(to).size() > before && messageTexts(to).get(messageTexts(to).size() - 1).equals(text));
+    assertThat(lastMessage(to).getAttribute("data-sender-name")).isEqualTo(fromName);
+    assertThat(text(to, "typing-indicator")).as("the typing indicator ends with the message").isEmpty();
+    assertThat(from.driver().findElement(testId("message-input")).getAttribute("value")).isEmpty();
+    from.waiting().until(d -> "sent".equals(lastMessage(from).getAttribute("data-status")));
+  }
+
+
+  private static List<String> messageTexts(HeadlessChromium browser) {
+    return browser.driver().findElements(By.cssSelector("[data-testid=message] [data-testid=message-text]"))
+        .stream().map(WebElement::getText).toList();
+  }
+
+  private static WebElement lastMessage(HeadlessChromium browser) {
+    List<WebElement> all = browser.driver().findElements(testId("message"));
+    assertThat(all).isNotEmpty();
+    return all.get(all.size() - 1);
+  }
+
+  /** Whether a notice (a line "<time> <text>" between the messages) ends with this text. */
+  private static boolean hasNotice(HeadlessChromium browser, String text) {
+    return browser.driver().findElements(testId("notice")).stream().anyMatch(n -> n.getText().endsWith(text));
+  }
+
+  private static void awaitPresence(HeadlessChromium browser, String... names) {
+    browser.waiting().withMessage(() -> "presence list " + List.of(names))
+        .until(d -> d.findElements(testId("presence-item")).stream().map(WebElement::getText).toList()
+            .equals(List.of(names)));
+    assertThat(text(browser, "presence-count")).isEqualTo(String.valueOf(names.length));
+  }
+}
