@@ -2,7 +2,7 @@
 # Reproduces every number in BENCHMARKS.md: builds the server, the benchmark and the previous
 # main, starts every server itself on loopback, runs each scenario several times, stops everything.
 #
-#   bench/run.sh            all scenarios, 3 repetitions (~40 min on 2 shared cores)
+#   bench/run.sh            all scenarios, 3 repetitions, then the peak sweep (~55 min on 2 shared cores)
 #   bench/run.sh quick      one short repetition of each (smoke test, ~5 min)
 #   bench/run.sh all --scenarios fanout --reps 5     any runner option after the mode
 #
@@ -21,7 +21,7 @@ mkdir -p "$OUT"
 
 cleanup() {
   # only processes this run started: their pid files
-  for f in "$OUT"/pids/*.pid; do
+  for f in "$OUT"/pids/*.pid "$OUT"/peak/pids/*.pid; do
     [ -f "$f" ] || continue
     kill -9 "$(cat "$f")" 2>/dev/null || true
     rm -f "$f"
@@ -61,5 +61,11 @@ esac
 # the whole run is bounded: every scenario bounds itself, and this bounds them all
 timeout --signal=TERM 75m java -Xmx2g -jar bench/target/parley-bench.jar run --out "$OUT" \
   "${REF_ARGS[@]}" "${MODE_ARGS[@]}" "$@"
+if [ "$MODE" = all ]; then
+  # where the single node saturates: higher rates on Parley and the bare server only (the main run's
+  # sweep stops at 150k); its own summary in peak/
+  timeout --signal=TERM 30m java -Xmx2g -jar bench/target/parley-bench.jar run --out "$OUT/peak" \
+    --reps 3 --scenarios fanout --rates 150000,200000,250000,300000 "$@"
+fi
 ln -sfn "$(basename "$OUT")" bench/results/latest
 echo "results: $OUT/summary.md"
