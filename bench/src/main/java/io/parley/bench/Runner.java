@@ -1,0 +1,287 @@
+package io.parley.bench;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The whole benchmark: starts every server itself, runs each scenario {@code reps} times with the
+ * servers interleaved inside each repetition (so a noisy neighbour hits them alike), and writes
+ * {@code results.jsonl} (every measurement) and {@code summary.md} (medians and ratios).
+ */
+final class Runner {
+  static final String SECRET = "parley-bench-secret-not-for-production-0123456789";
+  static final String SINGLE_IP = "127.0.0.21";
+  static final List<String> CLUSTER_IPS = List.of("127.0.0.22", "127.0.0.23", "127.0.0.24");
+  static final int HTTP_PORT = 18080;
+  static final int CLUSTER_PORT = 12552;
+
+  final Path out;
+  final Path parleyJar;
+  final Path refJar;
+  final String refName;
+  final Path benchJar;
+  final int reps;
+  final Set<String> scenarios;
+  final List<Double> rates;
+  final List<Double> clusterRates;
+  final double warmup;
+  final double duration;
+  final double drain;
+  final List<Integer> densityCounts;
+  final double profileRate;
+  final double serverWarmup;
+  final double serverWarmupRate;
+  final int densityWarmup;
+  final List<String> serverJvm;
+  final List<String> clusterJvm;
+  final int rooms;
+  final int members;
+  final double maxPerSender;
+  final int generatorThreads;
+
+  /** Extra Parley servers: name → extra JVM options (config overrides as -D...), for A/B of settings. */
+  final Map<String, List<String>> variants = new LinkedHashMap<>();
+  final Set<String> variantScenarios;
+
+  final List<Record> records = new ArrayList<>();
+  private Servers servers;
+  private int sourceCounter;
+
+  /** One measurement: scenario, server, repetition, the step or density result. */
+  record Record(String scenario, String server, int rep, int nodes, Fanout.Step step, Density.Result density) {}
+
+  Runner(String[] args) {
+    out = Path.of(Main.option(args, "--out", "bench/results/latest"));
+    parleyJar = Path.of(Main.option(args, "--parley-jar", "target/parley.jar"));
+    String ref = Main.option(args, "--ref-jar", "");
+    refJar = ref.isEmpty() ? null : Path.of(ref);
+    refName = Main.option(args, "--ref-name", "main");
+    benchJar = Path.of(Main.option(args, "--bench-jar", "bench/target/parley-bench.jar"));
+    reps = Integer.parseInt(Main.option(args, "--reps", "3"));
+    scenarios = Set.of(Main.option(args, "--scenarios", "density,fanout,cluster,profile").split(","));
+    rates = doubles(Main.option(args, "--rates", "10000,20000,40000,60000,80000,100000,150000"));
+    clusterRates = doubles(Main.option(args, "--cluster-rates", "10000,20000,40000"));
+    warmup = Double.parseDouble(Main.option(args, "--warmup", "2"));
+    duration = Double.parseDouble(Main.option(args, "--duration", "5"));
+    drain = Double.parseDouble(Main.option(args, "--drain", "3"));
+    densityCounts = Arrays.stream(Main.option(args, "--density", "5000,15000,19000").split(","))
+        .map(Integer::parseInt).toList();
+    profileRate = Double.parseDouble(Main.option(args, "--profile-rate", "30000"));
+    serverWarmup = Double.parseDouble(Main.option(args, "--server-warmup", "10"));
+    serverWarmupRate = Double.parseDouble(Main.option(args, "--server-warmup-rate", "15000"));
+    densityWarmup = Integer.parseInt(Main.option(args, "--density-warmup", "2000"));
+    serverJvm = List.of(Main.option(args, "--server-jvm", "-Xmx1g").split(" "));
+    clusterJvm = List.of(Main.option(args, "--cluster-jvm", "-Xmx512m").split(" "));
+    rooms = Integer.parseInt(Main.option(args, "--rooms", "10"));
+    members = Integer.parseInt(Main.option(args, "--members", "200"));
+    maxPerSender = Double.parseDouble(Main.option(args, "--max-per-sender", "10"));
+    generatorThreads = Integer.parseInt(Main.option(args, "--generator-threads", "2"));
+    variantScenarios = Set.of(Main.option(args, "--variant-scenarios", "fanout").split(","));
+    for (String v : Main.option(args, "--variants", "").split(";")) {
+      if (v.isBlank()) continue;
+      int eq = v.indexOf('=');
+      String name = v.substring(0, eq).trim();
+      variants.put(name.startsWith("bare") || name.startsWith("parley") ? name : "parley+" + name,
+          List.of(v.substring(eq + 1).trim().split(" ")));
+    }
+  }
+
+  private List<String> jvm(List<String> base, String variant) {
+    List<String> all = new ArrayList<>(base);
+    all.addAll(variants.getOrDefault(variant, List.of()));
+    return all;
+  }
+
+  private static List<Double> doubles(String csv) {
+    return Arrays.stream(csv.split(",")).filter(s -> !s.isBlank()).map(Double::parseDouble).toList();
+  }
+
+  /** Source addresses for the generator: 127.0.0.31 … .250, a fresh one each time. */
+  private List<String> sources(int n) {
+    List<String> list = new ArrayList<>();
+    for (int i = 0; i < n; i++) list.add("127.0.0." + (31 + (sourceCounter++ % 220)));
+    return list;
+  }
+
+  void run() throws Exception {
+    Files.createDirectories(out);
+    servers = new Servers(out, benchJar, SECRET);
+    Files.writeString(out.resolve("results.jsonl"), "");
+    long t0 = System.nanoTime();
+    for (int rep = 1; rep <= reps; rep++) {
+      if (scenarios.contains("density")) {
+        if (rep == 1) density("bare-echo", rep, null, "/echo");
+        density("bare", rep, null, "/ws?room=idle");
+        density("parley", rep, parleyJar, "/ws?token={token}");
+        for (String v : variants.keySet()) {
+          if (!variantScenarios.contains("density")) break;
+          if (v.startsWith("bare")) density(v, rep, null, "/ws?room=idle");
+          else density(v, rep, parleyJar, "/ws?token={token}");
+        }
+        if (refJar != null) density(refName, rep, refJar, "/ws?token={token}");
+      }
+      if (scenarios.contains("fanout")) {
+        fanout("bare", rep, null, List.of(SINGLE_IP), rates, serverJvm);
+        fanout("parley", rep, parleyJar, List.of(SINGLE_IP), rates, serverJvm);
+        for (String v : variants.keySet()) {
+          if (!variantScenarios.contains("fanout")) break;
+          fanout(v, rep, v.startsWith("bare") ? null : parleyJar, List.of(SINGLE_IP), rates, jvm(serverJvm, v));
+        }
+        if (refJar != null) fanout(refName, rep, refJar, List.of(SINGLE_IP), rates, serverJvm);
+      }
+      if (scenarios.contains("cluster")) {
+        fanout("parley-3-nodes", rep, parleyJar, CLUSTER_IPS, clusterRates, clusterJvm);
+        if (!scenarios.contains("fanout")) {
+          fanout("parley", rep, parleyJar, List.of(SINGLE_IP), clusterRates, serverJvm);
+        }
+      }
+      writeSummary(t0);
+    }
+    if (scenarios.contains("profile")) {
+      profile("parley", parleyJar);
+      profile("bare", null);
+    }
+    writeSummary(t0);
+    System.out.println("done in " + Math.round((System.nanoTime() - t0) / 1e9) + " s: " + out.resolve("summary.md"));
+  }
+
+  private Servers.Server start(String name, Path jar, List<String> ips, List<String> jvm, String tag)
+      throws IOException {
+    return jar == null
+        ? servers.startBare(name, ips.get(0), HTTP_PORT, jvm, tag)
+        : servers.startParley(name, jar, ips, HTTP_PORT, CLUSTER_PORT, jvm, tag);
+  }
+
+  private void density(String name, int rep, Path jar, String path) throws Exception {
+    System.out.println("== density " + name + " rep " + rep);
+    String tag = "density-" + name + "-" + rep;
+    Servers.Server server = start(name, jar, List.of(SINGLE_IP), jvm(serverJvm, name), tag);
+    int workers = (int) Math.ceil(densityCounts.get(densityCounts.size() - 1) / 9_500.0);
+    Density density = null;
+    try {
+      density = new Density(servers, server, path, jar == null ? null : SECRET, sources(workers), tag);
+      Density.Result result = density.run(densityCounts, 128, densityWarmup);
+      add(new Record("density", name, rep, 1, null, result));
+    } finally {
+      if (density != null) density.close();
+      servers.stop(server);
+    }
+  }
+
+  private void fanout(String name, int rep, Path jar, List<String> ips, List<Double> stepRates, List<String> jvm)
+      throws Exception {
+    System.out.println("== fanout " + name + " rep " + rep);
+    String tag = "fanout-" + name + "-" + rep;
+    Servers.Server server = start(name, jar, ips, jvm, tag);
+    Fanout fanout = null;
+    try {
+      fanout = new Fanout(settings(server));
+      double connectSeconds = fanout.connect(new Jwt(SECRET));
+      System.out.printf("  %d sockets joined in %.1f s%n", rooms * members, connectSeconds);
+      warm(fanout, server);
+      for (double rate : stepRates) {
+        Fanout.Step step = fanout.step(rate, server.pids(), server.metricsUrls());
+        add(new Record(ips.size() > 1 ? "cluster" : "fanout", name, rep, ips.size(), step, null));
+        System.out.printf(Locale.ROOT,
+            "  offered %6.0f/s: got %6.0f/s p50 %.1f p99 %.1f p99.9 %.1f max %.1f ms, missing %d, gaps %d,"
+                + " errors %d, %.0f deliveries/CPU-s (server %.2f s, generator %.2f s)%n",
+            rate, step.deliveriesPerSecond(), step.p50(), step.p99(), step.p999(), step.max(),
+            step.missing(), step.seqGaps(), step.errors(), step.deliveriesPerCpuSecond(),
+            step.serverCpu(), step.generatorCpu());
+        boolean saturated = step.missing() > step.expected() / 50 || step.p99() > 3000;
+        if (saturated) {
+          System.out.println("  saturated: higher rates skipped");
+          break;
+        }
+        Proc.sleep(1000);
+      }
+    } finally {
+      if (fanout != null) fanout.close();
+      servers.stop(server);
+    }
+  }
+
+  /** JIT and GC settle before anything is measured: an unmeasured step. */
+  private void warm(Fanout fanout, Servers.Server server) throws Exception {
+    if (serverWarmup <= 0) return;
+    Fanout.Step w = fanout.step(serverWarmupRate, 0, serverWarmup, server.pids(), server.metricsUrls());
+    System.out.printf(Locale.ROOT, "  server warm-up: %.0f s at %.0f/s (%.0f deliveries/CPU-s, p99 %.0f ms), not counted%n",
+        serverWarmup, serverWarmupRate, w.deliveriesPerCpuSecond(), w.p99());
+    Proc.sleep(2000);
+  }
+
+  private Fanout.Settings settings(Servers.Server server) {
+    List<InetSocketAddress> addresses = server.http;
+    return new Fanout.Settings(addresses, server.parley, SECRET, rooms, members,
+        sources(2), generatorThreads, maxPerSender, warmup, duration, drain, "bench-r");
+  }
+
+  /** JFR on the server over one measured fan-out step at {@code profileRate}. */
+  private void profile(String name, Path jar) throws Exception {
+    System.out.println("== profile " + name);
+    String tag = "profile-" + name;
+    Servers.Server server = start(name, jar, List.of(SINGLE_IP), serverJvm, tag);
+    Fanout fanout = null;
+    try {
+      fanout = new Fanout(new Fanout.Settings(server.http, server.parley, SECRET, rooms, members,
+          sources(2), generatorThreads, maxPerSender, warmup, duration * 2, drain, "bench-r"));
+      fanout.connect(new Jwt(SECRET));
+      warm(fanout, server);
+      long pid = server.pids().get(0);
+      Path jfr = out.resolve("profile-" + name + ".jfr").toAbsolutePath();
+      Proc.jcmd(pid, "JFR.start", "name=bench", "settings=profile");
+      Fanout.Step step = fanout.step(profileRate, server.pids(), server.metricsUrls());
+      Proc.jcmd(pid, "JFR.stop", "name=bench", "filename=" + jfr);
+      add(new Record("profile", name, 0, 1, step, null));
+      String summary = JfrSummary.summarize(jfr, step.deliveriesPerSecond(),
+          step.received() > 0 ? step.serverCpu() / step.received() * 1e6 : 0, 25);
+      Files.writeString(out.resolve("profile-" + name + ".md"), summary);
+      System.out.println(summary);
+    } finally {
+      if (fanout != null) fanout.close();
+      servers.stop(server);
+    }
+  }
+
+  private void add(Record record) throws IOException {
+    records.add(record);
+    Files.writeString(out.resolve("results.jsonl"), Json.of(record) + "\n", StandardOpenOption.APPEND);
+  }
+
+  private void writeSummary(long t0) throws IOException {
+    String md = Report.markdown(this, ZonedDateTime.now(), (System.nanoTime() - t0) / 1e9);
+    Files.writeString(out.resolve("summary.md"), md);
+  }
+
+  Map<String, Object> describe() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("reps", reps);
+    m.put("rates", rates);
+    m.put("cluster rates", clusterRates);
+    m.put("warm-up s", warmup);
+    m.put("window s", duration);
+    m.put("drain s", drain);
+    m.put("rooms x members", rooms + " x " + members);
+    m.put("max per sender /s", maxPerSender);
+    m.put("server JVM", String.join(" ", serverJvm));
+    m.put("cluster node JVM", String.join(" ", clusterJvm));
+    m.put("density counts", densityCounts);
+    m.put("profile rate", profileRate);
+    m.put("server warm-up", serverWarmup + " s at " + serverWarmupRate + "/s");
+    m.put("density warm-up connections", densityWarmup);
+    variants.forEach((k, v) -> m.put(k, String.join(" ", v)));
+    m.put("reference", refJar == null ? "none" : refName + " (" + refJar + ")");
+    return m;
+  }
+}

@@ -1,0 +1,199 @@
+package io.parley.bench;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Server processes under test, started and stopped by the benchmark itself. Every process has a
+ * pid file under {@code pids/} while it runs; a shutdown hook stops whatever is still running.
+ */
+final class Servers {
+
+  /** One server under test: one process, or one per cluster node. */
+  static final class Server {
+    final String name;
+    final boolean parley;
+    final List<Process> processes = new ArrayList<>();
+    final List<InetSocketAddress> http = new ArrayList<>();
+    final List<Path> pidFiles = new ArrayList<>();
+
+    Server(String name, boolean parley) {
+      this.name = name;
+      this.parley = parley;
+    }
+
+    List<Long> pids() {
+      return processes.stream().map(Process::pid).toList();
+    }
+
+    List<String> metricsUrls() {
+      return http.stream().map(a -> "http://" + a.getHostString() + ":" + a.getPort() + "/metrics").toList();
+    }
+  }
+
+  private final Path dir;
+  private final Path benchJar;
+  private final String secret;
+  private final List<Server> live = new CopyOnWriteArrayList<>();
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+  Servers(Path dir, Path benchJar, String secret) throws IOException {
+    this.dir = dir;
+    this.benchJar = benchJar;
+    this.secret = secret;
+    Files.createDirectories(dir.resolve("pids"));
+    Files.createDirectories(dir.resolve("logs"));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      for (Server server : live) stop(server);
+    }));
+  }
+
+  /**
+   * Parley from {@code jar}: one node per address (a cluster when several), HTTP on {@code
+   * httpPort}, Artery on {@code clusterPort}, the benchmark's JWT secret, dev mode off.
+   */
+  Server startParley(String name, Path jar, List<String> ips, int httpPort, int clusterPort,
+      List<String> jvm, String logTag) throws IOException {
+    Server server = new Server(name, true);
+    live.add(server);
+    List<String> seeds = ips.stream().map(ip -> ip + ":" + clusterPort).toList();
+    for (int n = 0; n < ips.size(); n++) {
+      String ip = ips.get(n);
+      List<String> cmd = new ArrayList<>(List.of("java"));
+      cmd.addAll(jvm);
+      cmd.addAll(List.of("-jar", jar.toString()));
+      ProcessBuilder pb = new ProcessBuilder(cmd);
+      Map<String, String> env = pb.environment();
+      env.put("PARLEY_HTTP_HOST", ip);
+      env.put("PARLEY_HTTP_PORT", Integer.toString(httpPort));
+      env.put("PARLEY_JWT_SECRET", secret);
+      env.put("PARLEY_CLUSTER_HOST", ip);
+      env.put("PARLEY_CLUSTER_PORT", Integer.toString(clusterPort));
+      env.put("PARLEY_DEV_MODE", "off");
+      env.put("PARLEY_NODE_NAME", name + "-" + (n + 1));
+      if (ips.size() > 1) env.put("PARLEY_SEED_NODES", String.join(",", seeds));
+      start(server, pb, logTag + "-" + (n + 1));
+      server.http.add(new InetSocketAddress(ip, httpPort));
+    }
+    awaitReady(server);
+    return server;
+  }
+
+  /** The bare pekko-http broadcast server (io.parley.bench.BareServer). */
+  Server startBare(String name, String ip, int port, List<String> jvm, String logTag) throws IOException {
+    Server server = new Server(name, false);
+    live.add(server);
+    List<String> cmd = new ArrayList<>(List.of("java"));
+    cmd.addAll(jvm);
+    cmd.addAll(List.of("-cp", benchJar.toString(), "io.parley.bench.BareServer",
+        "--host", ip, "--port", Integer.toString(port)));
+    start(server, new ProcessBuilder(cmd), logTag);
+    server.http.add(new InetSocketAddress(ip, port));
+    awaitReady(server);
+    return server;
+  }
+
+  private void start(Server server, ProcessBuilder pb, String logTag) throws IOException {
+    Path log = dir.resolve("logs").resolve(logTag + ".log");
+    pb.redirectErrorStream(true).redirectOutput(log.toFile());
+    Process process = pb.start();
+    Path pidFile = dir.resolve("pids").resolve(logTag + ".pid");
+    Files.writeString(pidFile, Long.toString(process.pid()));
+    server.processes.add(process);
+    server.pidFiles.add(pidFile);
+  }
+
+  private void awaitReady(Server server) {
+    long deadline = System.currentTimeMillis() + 120_000;
+    for (InetSocketAddress a : server.http) {
+      URI ready = URI.create("http://" + a.getHostString() + ":" + a.getPort() + "/ready");
+      while (true) {
+        try {
+          HttpResponse<Void> r = http.send(HttpRequest.newBuilder(ready).timeout(Duration.ofSeconds(2)).build(),
+              HttpResponse.BodyHandlers.discarding());
+          if (r.statusCode() == 200) break;
+        } catch (IOException e) {
+          // not up yet
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException(e);
+        }
+        for (Process p : server.processes) {
+          if (!p.isAlive()) {
+            stop(server);
+            throw new IllegalStateException(server.name + " died while starting (see logs/)");
+          }
+        }
+        if (System.currentTimeMillis() > deadline) {
+          stop(server);
+          throw new IllegalStateException(server.name + " not ready after 120 s");
+        }
+        Proc.sleep(250);
+      }
+    }
+  }
+
+  /** SIGTERM, up to 30 s for a graceful stop, then SIGKILL. */
+  void stop(Server server) {
+    for (Process p : server.processes) p.destroy();
+    for (Process p : server.processes) {
+      try {
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+          p.destroyForcibly();
+          p.waitFor(10, TimeUnit.SECONDS);
+        }
+      } catch (InterruptedException e) {
+        p.destroyForcibly();
+        Thread.currentThread().interrupt();
+      }
+    }
+    for (Path pidFile : server.pidFiles) {
+      try {
+        Files.deleteIfExists(pidFile);
+      } catch (IOException ignored) {
+        // best effort
+      }
+    }
+    live.remove(server);
+  }
+
+  /** A generator worker process (io.parley.bench.Worker), driven on its stdin. */
+  Process startWorker(String logTag) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder("java", "-Xmx768m", "-XX:+UseSerialGC", "-cp", benchJar.toString(),
+        "io.parley.bench.Main", "worker");
+    pb.redirectError(dir.resolve("logs").resolve(logTag + ".log").toFile());
+    Process p = pb.start();
+    Files.writeString(dir.resolve("pids").resolve(logTag + ".pid"), Long.toString(p.pid()));
+    Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly));
+    return p;
+  }
+
+  void workerStopped(String logTag) {
+    try {
+      Files.deleteIfExists(dir.resolve("pids").resolve(logTag + ".pid"));
+    } catch (IOException ignored) {
+      // best effort
+    }
+  }
+
+  String get(InetSocketAddress a, String path) {
+    try {
+      return http.send(HttpRequest.newBuilder(URI.create("http://" + a.getHostString() + ":" + a.getPort() + path))
+          .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
+    } catch (Exception e) {
+      return "";
+    }
+  }
+}
