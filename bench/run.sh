@@ -4,6 +4,7 @@
 #
 #   bench/run.sh            all scenarios, 3 repetitions, then the peak sweep (~55 min on 2 shared cores)
 #   bench/run.sh quick      one short repetition of each (smoke test, ~5 min)
+#   bench/run.sh soak       the soak run: 30 min of steady chat and churn on one node (Soak.java)
 #   bench/run.sh all --scenarios fanout --reps 5     any runner option after the mode
 #
 # BENCH_REF (default main): git ref built as the "previous main" baseline ("none" to skip; skipped
@@ -33,6 +34,12 @@ echo "building target/parley.jar and bench/target/parley-bench.jar"
 mvn -B -q -DskipTests package
 mvn -B -q -f bench/pom.xml -DskipTests package
 
+if [ "$MODE" = soak ]; then
+  # 30 minutes by default (--minutes N), plus start and the closing checks; bounded all the same
+  timeout --signal=TERM 240m java -Xmx1g -jar bench/target/parley-bench.jar soak --out "$OUT" "$@"
+  exit $?
+fi
+
 REF_ARGS=()
 if [ "$REF" != none ]; then
   if git diff --quiet "$REF" HEAD -- src/main conf pom.xml; then
@@ -55,7 +62,7 @@ case "$MODE" in
   # no TCP write coalescing), so that the floor is measured with the same tuning too
   all) MODE_ARGS=(--reps 3 --variants "bare-tuned=-Dpekko.actor.default-dispatcher.fork-join-executor.parallelism-min=2 -Dpekko.actor.default-dispatcher.fork-join-executor.parallelism-factor=1.0 -Dpekko.stream.materializer.io.tcp.coalesce-writes=0") ;;
   quick) MODE_ARGS=(--reps 1 --rates 25000,50000 --cluster-rates 25000 --density 2000,6000 --duration 4 --profile-rate 25000) ;;
-  *) echo "usage: bench/run.sh [all|quick] [runner options]" >&2; exit 2 ;;
+  *) echo "usage: bench/run.sh [all|quick|soak] [options]" >&2; exit 2 ;;
 esac
 
 # the whole run is bounded: every scenario bounds itself, and this bounds them all

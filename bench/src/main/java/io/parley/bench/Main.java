@@ -7,6 +7,7 @@ import java.nio.file.Path;
  *
  * <pre>
  *   run [options]              every scenario, servers started here; see Runner and BENCHMARKS.md
+ *   soak [options]             the soak run (steady chat and churn for --minutes); see Soak
  *   bare-server --host --port  the bare pekko-http broadcast server
  *   jfr-summary FILE.jfr [deliveries/s µs-per-delivery]
  *   worker                     a socket-holding process driven on stdin (used by run)
@@ -22,12 +23,13 @@ public final class Main {
         new Runner(args).run();
         System.exit(0);
       }
+      case "soak" -> System.exit(new Soak(args).run() ? 0 : 1);
       case "bare-server" -> BareServer.main(args);
       case "worker" -> Worker.main(args);
       case "jfr-summary" -> System.out.println(JfrSummary.summarize(Path.of(args[1]),
           args.length > 2 ? Double.parseDouble(args[2]) : 0, args.length > 3 ? Double.parseDouble(args[3]) : 0, 25));
       default -> {
-        System.out.println("usage: run [--reps N --scenarios density,fanout,cluster,profile ...] | bare-server"
+        System.out.println("usage: run [--reps N --scenarios density,fanout,cluster,profile ...] | soak [--minutes N] | bare-server"
             + " --host H --port P | jfr-summary FILE [deliveries cpu-seconds] | worker");
         System.exit(2);
       }

@@ -134,6 +134,11 @@ final class WsEngine implements AutoCloseable {
     conn.loop.write(conn, frame(0x1, payload, 0, payload.length));
   }
 
+  /** Starts the closing handshake (1000); the socket closes when the server's close frame arrives. */
+  void sendClose(Conn conn) {
+    conn.loop.write(conn, frame(0x8, new byte[] {0x03, (byte) 0xE8}, 0, 2));
+  }
+
   /** Closes the socket at once with a RST (SO_LINGER 0): no TIME_WAIT left on this side. */
   void abort(Conn conn) {
     conn.loop.abort(conn);
