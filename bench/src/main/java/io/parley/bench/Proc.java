@@ -51,9 +51,18 @@ final class Proc {
 
   /** Resident set size in KiB. */
   static long rssKiB(long pid) {
+    return status(pid, "VmRSS:");
+  }
+
+  static int threads(long pid) {
+    return (int) status(pid, "Threads:");
+  }
+
+  /** The number on the line of /proc/PID/status that starts with {@code field}, or -1. */
+  private static long status(long pid, String field) {
     try {
       for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-        if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        if (line.startsWith(field)) return Long.parseLong(line.replaceAll("[^0-9]", ""));
       }
     } catch (IOException e) {
       throw new IllegalStateException(e);

@@ -143,7 +143,7 @@ final class Soak {
     long heap = Proc.heapAfterGcKiB(pid);
     Map<String, Double> m = scraper.scrape(List.of(
         "http://" + Runner.SINGLE_IP + ":" + Runner.HTTP_PORT + "/metrics"));
-    Sample s = new Sample(at, (System.nanoTime() - t0) / 60e9, heap, Proc.rssKiB(pid), threads(pid),
+    Sample s = new Sample(at, (System.nanoTime() - t0) / 60e9, heap, Proc.rssKiB(pid), Proc.threads(pid),
         Proc.openFiles(pid), m.getOrDefault("parley_connections", -1.0), m.getOrDefault("parley_users", -1.0),
         m.getOrDefault("parley_rooms", -1.0), churn == null ? 0 : churn.opened.get(),
         churn == null ? 0 : churn.open(), step == null ? 0 : step.missing(), step == null ? 0 : step.seqGaps(),
@@ -152,17 +152,6 @@ final class Soak {
     Files.writeString(out.resolve("soak.jsonl"), Json.of(s) + "\n", StandardOpenOption.APPEND);
     System.out.println(row(s));
     return s;
-  }
-
-  private static int threads(long pid) {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-        if (line.startsWith("Threads:")) return Integer.parseInt(line.replaceAll("[^0-9]", ""));
-      }
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
-    return -1;
   }
 
   private static String row(Sample s) {
