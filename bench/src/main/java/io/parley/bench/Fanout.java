@@ -93,6 +93,7 @@ final class Fanout implements AutoCloseable {
   private volatile long windowEnd = Long.MAX_VALUE;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private volatile String firstFailure;
+  private boolean closed;
 
   /** Written by one loop thread; {@code received} read by the controller while draining. */
   private static final class LoopStats {
@@ -411,8 +412,11 @@ final class Fanout implements AutoCloseable {
     return sum;
   }
 
+  /** Aborts every socket and stops the loops; later calls do nothing (the loops are gone). */
   @Override
   public void close() {
+    if (closed) return;
+    closed = true;
     for (int l = 0; l < engine.loopCount(); l++) {
       final int loopIndex = l;
       try {
