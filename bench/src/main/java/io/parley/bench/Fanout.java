@@ -309,17 +309,18 @@ final class Fanout implements AutoCloseable {
         perLoop.get(conn.index % engine.loopCount()).add(sender);
       }
     }
+    List<Schedule> schedules = new ArrayList<>();
     for (int l = 0; l < engine.loopCount(); l++) {
       LoopStats s = stats[l];
-      List<Sender> list = perLoop.get(l);
+      Schedule schedule = new Schedule(s, mEnd);
+      schedule.queue.addAll(perLoop.get(l));
+      schedules.add(schedule);
       final int loopIndex = l;
       engine.loop(l).call(() -> {
         s.latencyMicros.reset();
         s.received = 0;
         s.sentMeasured = s.errors = s.rateLimited = s.gaps = s.outOfOrder = 0;
-        Schedule schedule = new Schedule(s, mEnd);
-        schedule.queue.addAll(list);
-        engine.loop(loopIndex).ticker = list.isEmpty() ? null : schedule;
+        engine.loop(loopIndex).ticker = schedule.queue.isEmpty() ? null : schedule;
         return null;
       }).get();
     }
@@ -329,14 +330,17 @@ final class Fanout implements AutoCloseable {
     double cpu0 = Proc.cpuSeconds(serverPids);
     double gen0 = Proc.selfCpuSeconds();
     sleepUntil(mEnd);
-    Proc.sleep(50);
+    long drainDeadline = System.nanoTime() + (long) (settings.drainSeconds() * 1e9);
+    // a loop running late still has window messages to send: expected counts them all
     long sent = 0;
     for (int l = 0; l < engine.loopCount(); l++) {
-      final LoopStats s = stats[l];
-      sent += engine.loop(l).call(() -> s.sentMeasured).get();
+      final Schedule schedule = schedules.get(l);
+      while (!engine.loop(l).call(schedule.queue::isEmpty).get() && System.nanoTime() < drainDeadline) {
+        Proc.sleep(5);
+      }
+      sent += engine.loop(l).call(() -> schedule.s.sentMeasured).get();
     }
     long expected = sent * perMessage;
-    long drainDeadline = System.nanoTime() + (long) (settings.drainSeconds() * 1e9);
     while (System.nanoTime() < drainDeadline && received() < expected) Proc.sleep(20);
     double cpu1 = Proc.cpuSeconds(serverPids);
     double gen1 = Proc.selfCpuSeconds();

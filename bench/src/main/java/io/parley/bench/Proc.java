@@ -89,16 +89,24 @@ final class Proc {
     return Long.parseLong(m.group(1));
   }
 
+  /** jcmd's output; a jcmd that hangs is killed after 60 s (its output then is what it wrote). */
   static String jcmd(long pid, String... command) {
     try {
       String[] cmd = new String[command.length + 2];
       cmd[0] = "jcmd";
       cmd[1] = Long.toString(pid);
       System.arraycopy(command, 0, cmd, 2, command.length);
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (!p.waitFor(60, TimeUnit.SECONDS)) p.destroyForcibly();
-      return out;
+      Path output = Files.createTempFile("jcmd", ".txt");
+      try {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+          p.destroyForcibly();
+          p.waitFor(5, TimeUnit.SECONDS);
+        }
+        return Files.readString(output);
+      } finally {
+        Files.deleteIfExists(output);
+      }
     } catch (IOException | InterruptedException e) {
       throw new IllegalStateException("jcmd " + String.join(" ", command), e);
     }

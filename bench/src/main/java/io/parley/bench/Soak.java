@@ -68,6 +68,10 @@ final class Soak {
     churnUsers = Integer.parseInt(Main.option(args, "--churn-users", "300"));
     churnRooms = Integer.parseInt(Main.option(args, "--churn-rooms", "100"));
     jvm = List.of(Main.option(args, "--server-jvm", "-Xmx512m").split(" "));
+    if (minutes <= 0 || sampleSeconds < 10 || rate <= 0 || churnPerSecond <= 0 || churnUsers <= 0 || churnRooms <= 0) {
+      throw new IllegalArgumentException(
+          "need --minutes, --rate, --churn, --churn-users, --churn-rooms above 0 and --sample-seconds ≥ 10");
+    }
   }
 
   /** Runs the soak; true when the server came back to its starting point. */
@@ -77,7 +81,6 @@ final class Soak {
     Servers servers = new Servers(out, benchJar, Runner.SECRET);
     Servers.Server server = servers.startParley("parley", jar, List.of(Runner.SINGLE_IP), Runner.HTTP_PORT,
         Runner.CLUSTER_PORT, jvm, "soak");
-    long pid = server.pids().get(0);
     InetSocketAddress address = server.http.get(0);
     Jwt jwt = new Jwt(Runner.SECRET);
     Fanout steady = null;
@@ -85,24 +88,24 @@ final class Soak {
     try {
       steady = new Fanout(new Fanout.Settings(server.http, true, Runner.SECRET, rooms, members,
           List.of("127.0.0.31", "127.0.0.32"), 2, 10, 0, sampleSeconds - 4, 3, "soak-r"));
-      Sample start = sample("started, idle", pid, steady, null, null);
+      Sample start = sample("started, idle", server, steady, null, null);
       steady.connect(jwt);
       churn = new Churn(address, jwt);
       long end = t0 + (long) (minutes * 60e9);
       while (System.nanoTime() < end) {
         Fanout.Step step = steady.step(rate, server.pids(), server.metricsUrls());
-        sample("running", pid, steady, churn, step);
+        sample("running", server, steady, churn, step);
       }
       churn.stop();
       Predicate<Map<String, Double>> steadyOnly = m -> m.getOrDefault("parley_connections", -1.0) == rooms * members
           && m.getOrDefault("parley_rooms", -1.0) == rooms;
       boolean churnGone = await(steady, server, steadyOnly);
-      sample("churn stopped", pid, steady, churn, null);
+      sample("churn stopped", server, steady, churn, null);
       steady.close();
       Predicate<Map<String, Double>> empty = m -> m.getOrDefault("parley_connections", -1.0) == 0
           && m.getOrDefault("parley_users", -1.0) == 0 && m.getOrDefault("parley_rooms", -1.0) == 0;
       boolean allGone = await(steady, server, empty);
-      Sample last = sample("all closed", pid, steady, churn, null);
+      Sample last = sample("all closed", server, steady, churn, null);
       List<Sample> running = samples.stream().filter(s -> s.at().equals("running")).toList();
       List<String> failed = new ArrayList<>();
       StringBuilder checks = new StringBuilder();
@@ -139,10 +142,11 @@ final class Soak {
     return false;
   }
 
-  private Sample sample(String at, long pid, Fanout scraper, Churn churn, Fanout.Step step) throws IOException {
+  private Sample sample(String at, Servers.Server server, Fanout scraper, Churn churn, Fanout.Step step)
+      throws IOException {
+    long pid = server.pids().get(0);
     long heap = Proc.heapAfterGcKiB(pid);
-    Map<String, Double> m = scraper.scrape(List.of(
-        "http://" + Runner.SINGLE_IP + ":" + Runner.HTTP_PORT + "/metrics"));
+    Map<String, Double> m = scraper.scrape(server.metricsUrls());
     Sample s = new Sample(at, (System.nanoTime() - t0) / 60e9, heap, Proc.rssKiB(pid), Proc.threads(pid),
         Proc.openFiles(pid), m.getOrDefault("parley_connections", -1.0), m.getOrDefault("parley_users", -1.0),
         m.getOrDefault("parley_rooms", -1.0), churn == null ? 0 : churn.opened.get(),

@@ -198,8 +198,13 @@ final class WsEngine implements AutoCloseable {
       selector.wakeup();
     }
 
+    /** Runs {@code task} on this loop; fails at once when the loop has stopped. */
     <T> CompletableFuture<T> call(Callable<T> task) {
       CompletableFuture<T> result = new CompletableFuture<>();
+      if (!running || !isAlive()) {
+        result.completeExceptionally(new IllegalStateException(getName() + " has stopped"));
+        return result;
+      }
       submit(() -> {
         try {
           result.complete(task.call());
@@ -224,11 +229,18 @@ final class WsEngine implements AutoCloseable {
     public void run() {
       try {
         while (running) {
-          Runnable task;
-          while ((task = tasks.poll()) != null) task.run();
+          runTasks();
           long next = Long.MAX_VALUE;
           Ticker t = ticker;
-          if (t != null) next = t.tick(System.nanoTime());
+          if (t != null) {
+            try {
+              next = t.tick(System.nanoTime());
+            } catch (RuntimeException e) {
+              // a broken scenario must not take the loop (and every call waiting on it) down
+              e.printStackTrace();
+              ticker = null;
+            }
+          }
           long waitNanos = next == Long.MAX_VALUE ? 100_000_000L : next - System.nanoTime();
           if (!tasks.isEmpty()) waitNanos = 0;
           if (waitNanos < 1_000_000L) selector.selectNow();
@@ -253,6 +265,8 @@ final class WsEngine implements AutoCloseable {
       } catch (IOException e) {
         e.printStackTrace();
       } finally {
+        running = false;
+        runTasks(); // whoever waits on a call gets its answer
         for (SelectionKey key : selector.keys()) {
           Conn conn = (Conn) key.attachment();
           if (conn != null) quietClose(conn);
@@ -261,6 +275,17 @@ final class WsEngine implements AutoCloseable {
           selector.close();
         } catch (IOException ignored) {
           // closing anyway
+        }
+      }
+    }
+
+    private void runTasks() {
+      Runnable task;
+      while ((task = tasks.poll()) != null) {
+        try {
+          task.run();
+        } catch (RuntimeException e) {
+          e.printStackTrace();
         }
       }
     }
