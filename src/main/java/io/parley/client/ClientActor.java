@@ -1,5 +1,6 @@
 package io.parley.client;
 
+import io.parley.common.CborSerializable;
 import io.parley.metrics.ParleyMetrics;
 import io.parley.protocol.ClientRequest;
 import io.parley.protocol.ErrorCode;
@@ -53,6 +54,9 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
 
   /** The incoming stream ended; {@link SocketClosed} follows with the reason. */
   public enum InboundEnded implements Command { INSTANCE }
+
+  /** The room refused this connection's join (its node hosts its maximum of rooms): not a member. */
+  public record JoinRefused(String room) implements Command, CborSerializable {}
 
   /** Close the socket with this code (drain: 1001). */
   public record Close(int code, String reason) implements Command {}
@@ -151,6 +155,7 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
         .onMessage(InboundStarted.class, started -> ack(started.ackTo()))
         .onMessageEquals(InboundEnded.INSTANCE, () -> this)
         .onMessage(Close.class, this::onClose)
+        .onMessage(JoinRefused.class, this::onJoinRefused)
         .onMessageEquals(TokenExpired.INSTANCE, this::onTokenExpired)
         .onMessage(SocketClosed.class, this::onSocketClosed)
         .onSignal(PostStop.class, signal -> onPostStop())
@@ -210,6 +215,11 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
       node.fanout().tell(new NodeFanout.Subscribe(join.room(), member));
     }
     room(join.room()).tell(new RoomActor.Join(member, join.id()));
+  }
+
+  private Behavior<Command> onJoinRefused(JoinRefused refused) {
+    if (rooms.remove(refused.room())) node.fanout().tell(new NodeFanout.Unsubscribe(refused.room(), connection.id()));
+    return this;
   }
 
   private void leave(ClientRequest.LeaveRoom leave) {

@@ -1,5 +1,6 @@
 package io.parley.room;
 
+import io.parley.client.ClientActor;
 import io.parley.common.CborSerializable;
 import io.parley.metrics.ParleyMetrics;
 import io.parley.protocol.ErrorCode;
@@ -10,7 +11,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -185,8 +185,13 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
         .build();
   }
 
+  @SuppressWarnings("unchecked")
   private Behavior<Command> onJoin(Join join) {
-    if (overCapacity) return refuseOverCapacity(join.member(), join.id());
+    if (overCapacity) {
+      // a Member's client is always its connection's ClientActor
+      ((ActorRef<ClientActor.Command>) join.member().client()).tell(new ClientActor.JoinRefused(roomId));
+      return refuseOverCapacity(join.member(), join.id());
+    }
     settled = settled || held == null;
     Member member = join.member();
     if (!members.contains(member.connectionId())) admit(member, true);

@@ -3,6 +3,7 @@ package io.parley.common;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.typesafe.config.ConfigFactory;
+import io.parley.client.ClientActor;
 import io.parley.protocol.RequestId;
 import io.parley.protocol.User;
 import io.parley.room.Member;
@@ -73,6 +74,7 @@ class CborSerializationTest {
         List.of(member, member), 41, List.of(member.user(), new User("u2", "Ben")), member.fanout()));
     roundTrips(new RoomActor.Rejoin(List.of(), 0, List.of(), null));
     roundTrips(new NodeFanout.Rejoined("room-1"));
+    roundTrips(new ClientActor.JoinRefused("room-1"));
   }
 
   @Test
