@@ -107,6 +107,11 @@ public final class TokenVerifier {
    * Checks a token. Pure computation, except with a JWKS URL on a key miss, which may wait for a
    * fetch of the key set for at most {@code parley.jwt.jwks-timeout} (see {@link JwksKeys}).
    */
+  /** True when {@link #verify} may wait for a JWKS fetch: call it off the actors' threads. */
+  public boolean mayBlock() {
+    return jwks != null;
+  }
+
   public Result verify(String token) {
     if (token == null || token.isEmpty()) return new Refused("no token");
     DecodedJWT decoded;

@@ -20,10 +20,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.model.AttributeKeys;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -65,6 +68,7 @@ public final class ChatRoutes extends AllDirectives {
   private final ActorRef<Connections.Command> connections;
   private final ActorRef<OnlineTracker.Command> online;
   private final TokenVerifier verifier;
+  private final Executor blocking;
   private final Config config;
   private final ParleyMetrics metrics;
   private final Supplier<CompletionStage<Boolean>> clusterReady;
@@ -80,6 +84,7 @@ public final class ChatRoutes extends AllDirectives {
     this.connections = connections;
     this.online = online;
     this.verifier = verifier;
+    this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
     this.config = config;
     this.metrics = ParleyMetrics.get(system);
     this.clusterReady = clusterReady;
@@ -122,28 +127,36 @@ public final class ChatRoutes extends AllDirectives {
             request.getUri().query().get("token"),
             request.getHeader("Authorization").map(HttpHeader::value),
             offeredProtocols(upgrade.get()));
-        TokenVerifier.Result result = verifier.verify(found.token());
-        if (result instanceof TokenVerifier.Refused refused) {
-          return respondWithHeader(RawHeader.create("WWW-Authenticate", "Bearer"), () -> refuse(
-              StatusCodes.UNAUTHORIZED, "authentication required", "token", refused.reason(), remote));
-        }
-        TokenVerifier.Accepted accepted = (TokenVerifier.Accepted) result;
-        return onSuccess(open(accepted, remote), opened -> {
-          String user = "user " + accepted.user().id();
-          if (opened.refusal() == Connections.Refusal.USER_FULL) {
-            return refuse(StatusCodes.TOO_MANY_REQUESTS, "too many connections", "user_full", user, remote);
+        return onSuccess(verify(found.token()), result -> {
+          if (result instanceof TokenVerifier.Refused refused) {
+            return respondWithHeader(RawHeader.create("WWW-Authenticate", "Bearer"), () -> refuse(
+                StatusCodes.UNAUTHORIZED, "authentication required", "token", refused.reason(), remote));
           }
-          if (opened.refusal() != null) {
-            return refuse(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
-                opened.refusal().name().toLowerCase(Locale.ROOT), user, remote);
-          }
-          return complete(FrameLevelUpgrade.accept(
-              upgrade.get(),
-              StreamBridge.flow(opened.client(), config.websocket(), config.outgoingBuffer(), metrics.dropped),
-              found.subprotocol()));
+          TokenVerifier.Accepted accepted = (TokenVerifier.Accepted) result;
+          return onSuccess(open(accepted, remote), opened -> {
+            String user = "user " + accepted.user().id();
+            if (opened.refusal() != null) {
+              return refuse(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+                  opened.refusal().name().toLowerCase(Locale.ROOT), user, remote);
+            }
+            return complete(FrameLevelUpgrade.accept(
+                upgrade.get(),
+                StreamBridge.flow(opened.client(), config.websocket(), config.outgoingBuffer(), metrics.dropped),
+                found.subprotocol()));
+          });
         });
       });
     }));
+  }
+
+  /**
+   * The token check. With a JWKS URL it may wait for the key set (up to its timeout), so it runs
+   * on Pekko's blocking dispatcher, never on the threads that run the actors.
+   */
+  private CompletionStage<TokenVerifier.Result> verify(String token) {
+    return verifier.mayBlock()
+        ? CompletableFuture.supplyAsync(() -> verifier.verify(token), blocking)
+        : CompletableFuture.completedFuture(verifier.verify(token));
   }
 
   private boolean originAllowed(String origin) {

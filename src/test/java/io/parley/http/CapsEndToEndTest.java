@@ -39,19 +39,19 @@ class CapsEndToEndTest {
   }
 
   @Test
-  void aUsersThirdConnectionIsRefusedWith429() throws Exception {
+  void aUsersThirdConnectionIsRefusedWith503LikeAnyConnectionLimit() throws Exception {
     String token = TestTokens.token("greedy", "Greedy");
     try (WsClient first = WsClient.connected(TestNode.wsUri(node, token));
         WsClient second = WsClient.connected(TestNode.wsUri(node, token))) {
       RawWsClient.Reply third = RawWsClient.upgrade(node.port(), "/ws?token=" + token, Map.of());
-      assertThat(third.status()).isEqualTo(429);
-      assertThat(third.body()).isEqualTo("{\"error\":\"too many connections\"}");
+      assertThat(third.status()).isEqualTo(503);
+      assertThat(third.body()).isEqualTo("{\"error\":\"unavailable\"}");
       try (WsClient otherUser = WsClient.connected(TestNode.wsUri(node, TestTokens.token("modest", "M")))) {
         assertThat(otherUser.isClosed()).isFalse();
       }
       assertThat(first.isClosed() || second.isClosed()).isFalse();
     }
-    assertThat(metrics()).contains("parley_refusals_total{reason=\"user_full\",status=\"429\"} 1.0");
+    assertThat(metrics()).contains("parley_refusals_total{reason=\"user_full\",status=\"503\"} 1.0");
   }
 
   @Test
@@ -64,6 +64,11 @@ class CapsEndToEndTest {
       assertThat(refused.path("payload").path("code").asText()).isEqualTo("TOO_MANY_ROOMS");
       assertThat(refused.path("id").asText()).isEqualTo("b");
       assertThat(refused.path("room").asText()).isEqualTo("second-room");
+      // the refused join left no membership behind: the room is not the client's
+      client.send("{\"type\":\"send_message\",\"id\":\"c\",\"room\":\"second-room\",\"payload\":{\"content\":\"x\"}}");
+      JsonNode notIn = client.expect("error");
+      assertThat(notIn.path("payload").path("code").asText()).isEqualTo("NOT_IN_ROOM");
+      assertThat(notIn.path("id").asText()).isEqualTo("c");
     }
     assertThat(metrics()).containsPattern("parley_room_cap_refusals_total [1-9]");
   }
