@@ -3,6 +3,7 @@ package io.parley.app;
 import io.parley.auth.TokenVerifier;
 import io.parley.client.ClientActor;
 import io.parley.client.Connections;
+import io.parley.common.Addresses;
 import io.parley.http.ChatRoutes;
 import io.parley.http.HttpServer;
 import io.parley.metrics.ClusterGauges;
@@ -62,7 +63,7 @@ public final class Guardian {
           }), "node-removals");
       cluster.subscriptions().tell(Subscribe.create(removals, ClusterEvent.MemberRemoved.class));
       String nodeName = settings.nodeName().isEmpty()
-          ? self.host().get() + ":" + self.port().get()
+          ? Addresses.hostPort(self)
           : settings.nodeName();
       ClientActor.Node node = new ClientActor.Node(
           nodeName,

@@ -3,6 +3,7 @@ package io.parley.http;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.parley.common.Addresses;
 import io.parley.online.OnlineTracker;
 import io.parley.room.RoomActor;
 import java.time.Duration;
@@ -19,7 +20,6 @@ import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
-import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
@@ -58,13 +58,13 @@ final class AdminRoutes extends AllDirectives {
   private ObjectNode render(ShardRegion.ClusterShardingStats rooms, OnlineTracker.Online counts) {
     Cluster cluster = Cluster.get(system);
     ObjectNode view = JSON.createObjectNode();
-    view.put("self", hostPort(cluster.selfMember().address()));
+    view.put("self", Addresses.hostPort(cluster.selfMember().address()));
     view.put("online", counts.users());
     view.put("connections", counts.connections());
     ArrayNode nodes = view.putArray("nodes");
     for (Member member : cluster.state().getMembers()) {
       Address address = member.address();
-      String hostPort = hostPort(address);
+      String hostPort = Addresses.hostPort(address);
       ObjectNode node = nodes.addObject();
       node.put("address", hostPort);
       node.put("status", member.status().toString());
@@ -78,9 +78,5 @@ final class AdminRoutes extends AllDirectives {
       node.put("rooms", hosted);
     }
     return view;
-  }
-
-  private static String hostPort(Address address) {
-    return address.host().get() + ":" + address.port().get();
   }
 }

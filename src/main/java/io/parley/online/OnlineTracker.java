@@ -1,5 +1,6 @@
 package io.parley.online;
 
+import io.parley.common.Addresses;
 import io.parley.metrics.ParleyMetrics;
 import java.time.Duration;
 import java.util.HashMap;
@@ -221,6 +222,6 @@ public final class OnlineTracker extends AbstractBehavior<OnlineTracker.Command>
 
   /** Unique per node incarnation: a restarted node on the same address is another node. */
   private static String nodeKey(UniqueAddress node) {
-    return node.address().hostPort() + "#" + node.longUid();
+    return Addresses.hostPort(node.address()) + "#" + node.longUid();
   }
 }

@@ -296,12 +296,19 @@ class ChatRoutesTest {
   @Test
   void adminViewShowsTheClusterInDevMode() throws Exception {
     assertThat(get("/admin").statusCode()).isEqualTo(200);
-    JsonNode view = JSON.readTree(get("/admin/cluster").body());
-    assertThat(view.path("nodes")).hasSize(1);
-    JsonNode self = view.path("nodes").get(0);
-    assertThat(self.path("status").asText()).isEqualTo("Up");
-    assertThat(self.path("reachable").asBoolean()).isTrue();
-    assertThat(self.path("address").asText()).isEqualTo(view.path("self").asText());
+    WSProbe watched = connect(TestTokens.token("admin-watched", "Watched"));
+    frame(watched);
+    clientKit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
+      JsonNode view = JSON.readTree(get("/admin/cluster").body());
+      assertThat(view.path("nodes")).hasSize(1);
+      JsonNode self = view.path("nodes").get(0);
+      assertThat(self.path("status").asText()).isEqualTo("Up");
+      assertThat(self.path("reachable").asBoolean()).isTrue();
+      assertThat(self.path("address").asText()).isEqualTo(view.path("self").asText());
+      assertThat(self.path("connections").asLong()).isGreaterThanOrEqualTo(1);
+      return null;
+    });
+    watched.sendCompletion();
   }
 
   @Test
