@@ -169,10 +169,6 @@ public final class ParleyMetrics implements Extension {
     });
   }
 
-  public PrometheusMeterRegistry registry() {
-    return registry;
-  }
-
   /** The Prometheus text exposition of every meter. */
   public String scrape() {
     return registry.scrape();

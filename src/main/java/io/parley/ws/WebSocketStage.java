@@ -91,7 +91,7 @@ public final class WebSocketStage
   }
 
   /** Thrown when the peer stopped reading: the connection is aborted. */
-  public static final class WriteTimeoutException extends RuntimeException {
+  private static final class WriteTimeoutException extends RuntimeException {
     WriteTimeoutException(Duration timeout) {
       super("no write possible for " + timeout, null, false, false);
     }
