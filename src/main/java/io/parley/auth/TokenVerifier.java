@@ -103,15 +103,15 @@ public final class TokenVerifier {
     return verification.build();
   }
 
-  /**
-   * Checks a token. Pure computation, except with a JWKS URL on a key miss, which may wait for a
-   * fetch of the key set for at most {@code parley.jwt.jwks-timeout} (see {@link JwksKeys}).
-   */
   /** True when {@link #verify} may wait for a JWKS fetch: call it off the actors' threads. */
   public boolean mayBlock() {
     return jwks != null;
   }
 
+  /**
+   * Checks a token. Pure computation, except with a JWKS URL on a key miss, which may wait for a
+   * fetch of the key set for at most {@code parley.jwt.jwks-timeout} (see {@link JwksKeys}).
+   */
   public Result verify(String token) {
     if (token == null || token.isEmpty()) return new Refused("no token");
     DecodedJWT decoded;

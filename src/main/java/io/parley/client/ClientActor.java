@@ -218,7 +218,9 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
   }
 
   private Behavior<Command> onJoinRefused(JoinRefused refused) {
-    if (rooms.remove(refused.room())) node.fanout().tell(new NodeFanout.Unsubscribe(refused.room(), connection.id()));
+    if (rooms.remove(refused.room())) {
+      node.fanout().tell(new NodeFanout.Unsubscribe(refused.room(), connection.id()));
+    }
     return this;
   }
 

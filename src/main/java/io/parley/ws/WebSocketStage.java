@@ -438,8 +438,7 @@ public final class WebSocketStage
       if (pendingData == null && controlOut.isEmpty()) {
         // isTimerActive first: cancelTimer allocates even when no timer runs, and this runs per frame
         if (isTimerActive(WRITE_TIMER)) cancelTimer(WRITE_TIMER);
-      }
-      else if (!isAvailable(netOut) && !isTimerActive(WRITE_TIMER)) {
+      } else if (!isAvailable(netOut) && !isTimerActive(WRITE_TIMER)) {
         scheduleOnce(WRITE_TIMER, settings.writeTimeout());
       }
     }
