@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.BiFunction;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -117,9 +118,46 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
       ActorRef<ClusterSharding.ShardCommand> shard,
       RecipientRef<Command> successor,
       int maxRooms) {
-    return Behaviors.withMdc(Command.class, Map.of("room", roomId),
-        Behaviors.setup(ctx -> Behaviors.withTimers(
-            timers -> new RoomActor(ctx, timers, roomId, shard, successor, maxRooms))));
+    return Behaviors.withMdc(Command.class, Map.of("room", roomId), Behaviors.setup(ctx -> {
+      ParleyMetrics metrics = ParleyMetrics.get(ctx.getSystem());
+      if (metrics.rooms.incrementAndGet() > maxRooms) return refusing(ctx, roomId, shard, maxRooms, metrics);
+      return Behaviors.withTimers(timers -> new RoomActor(ctx, timers, roomId, shard, successor));
+    }));
+  }
+
+  /**
+   * A room started while its node already hosts its maximum of rooms: it answers every request
+   * with TOO_MANY_ROOMS (a refused joiner's ClientActor is told, so it keeps no membership) and
+   * asks to be passivated at once.
+   */
+  @SuppressWarnings("unchecked")
+  private static Behavior<Command> refusing(ActorContext<Command> ctx, String roomId,
+      ActorRef<ClusterSharding.ShardCommand> shard, int maxRooms, ParleyMetrics metrics) {
+    shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
+    String message = "this node already hosts its maximum of " + maxRooms + " rooms";
+    BiFunction<Member, RequestId, Behavior<Command>> refuse = (member, id) -> {
+      metrics.roomCapRefusals.increment();
+      reply(metrics, member, "error", ServerFrames.error(id, roomId, ErrorCode.TOO_MANY_ROOMS, message));
+      return Behaviors.same();
+    };
+    return Behaviors.receive(Command.class)
+        .onMessage(Join.class, join -> {
+          // a Member's client is always its connection's ClientActor
+          ((ActorRef<ClientActor.Command>) join.member().client()).tell(new ClientActor.JoinRefused(roomId));
+          return refuse.apply(join.member(), join.id());
+        })
+        .onMessage(Post.class, post -> refuse.apply(post.member(), post.id()))
+        .onMessage(GetOnline.class, get -> refuse.apply(get.member(), get.id()))
+        .onMessage(Leave.class, leave -> {
+          if (leave.id() != null) reply(metrics, leave.member(), "ack", ServerFrames.ack(leave.id(), roomId));
+          return Behaviors.same();
+        })
+        .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
+        .onSignal(PostStop.class, stopped -> {
+          metrics.rooms.decrementAndGet();
+          return Behaviors.same();
+        })
+        .build();
   }
 
   /** The stop message sharding sends; public for tests that act as the shard. */
@@ -135,9 +173,6 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   private final RoomMembership members = new RoomMembership();
   /** Users reported present by rejoins, checked against the members when they settle. */
   private final Map<String, User> reportedUsers = new LinkedHashMap<>();
-  private final int maxRooms;
-  /** Started while this node already hosted its maximum of rooms: refuses every request. */
-  private final boolean overCapacity;
   private long seq;
   private boolean passivating;
   /**
@@ -153,14 +188,11 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
       TimerScheduler<Command> timers,
       String roomId,
       ActorRef<ClusterSharding.ShardCommand> shard,
-      RecipientRef<Command> successor,
-      int maxRooms) {
+      RecipientRef<Command> successor) {
     super(context);
     this.timers = timers;
     this.metrics = ParleyMetrics.get(context.getSystem());
     this.roomId = roomId;
-    this.maxRooms = maxRooms;
-    this.overCapacity = metrics.rooms.incrementAndGet() > maxRooms;
     this.shard = shard;
     this.successor = successor;
   }
@@ -185,13 +217,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
         .build();
   }
 
-  @SuppressWarnings("unchecked")
   private Behavior<Command> onJoin(Join join) {
-    if (overCapacity) {
-      // a Member's client is always its connection's ClientActor
-      ((ActorRef<ClientActor.Command>) join.member().client()).tell(new ClientActor.JoinRefused(roomId));
-      return refuseOverCapacity(join.member(), join.id());
-    }
     settled = settled || held == null;
     Member member = join.member();
     if (!members.contains(member.connectionId())) admit(member, true);
@@ -209,7 +235,6 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   }
 
   private Behavior<Command> onPost(Post post) {
-    if (overCapacity) return refuseOverCapacity(post.member(), post.id());
     if (holds(post, post.member())) return this;
     Member sender = ensureMember(post.member());
     long messageSeq = ++seq;
@@ -223,7 +248,6 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   }
 
   private Behavior<Command> onTyping(Typing typing) {
-    if (overCapacity) return passivateIfEmpty();
     if (holds(typing, typing.member())) return this;
     Member typer = ensureMember(typing.member());
     broadcast("user_typing", ServerFrames.userTyping(roomId, typer.user(), typing.typing()),
@@ -232,7 +256,6 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   }
 
   private Behavior<Command> onGetOnline(GetOnline get) {
-    if (overCapacity) return refuseOverCapacity(get.member(), get.id());
     if (holds(get, get.member())) return this;
     Member member = ensureMember(get.member());
     reply(member, "online_users", ServerFrames.users(false, roomId, get.id(), members.users()));
@@ -241,13 +264,6 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   private Behavior<Command> onMemberStopped(MemberStopped stopped) {
     remove(stopped.connectionId());
-    return passivateIfEmpty();
-  }
-
-  private Behavior<Command> refuseOverCapacity(Member member, RequestId id) {
-    metrics.roomCapRefusals.increment();
-    reply(member, "error", ServerFrames.error(id, roomId, ErrorCode.TOO_MANY_ROOMS,
-        "this node already hosts its maximum of " + maxRooms + " rooms"));
     return passivateIfEmpty();
   }
 
@@ -367,6 +383,10 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   }
 
   private void reply(Member member, String type, byte[] frame) {
+    reply(metrics, member, type, frame);
+  }
+
+  private static void reply(ParleyMetrics metrics, Member member, String type, byte[] frame) {
     metrics.frameOut(type).increment();
     member.fanout().tell(new NodeFanout.DeliverTo(member.connectionId(), frame, null, null));
   }
