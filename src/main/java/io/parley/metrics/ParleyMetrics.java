@@ -18,6 +18,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
@@ -90,18 +91,12 @@ public final class ParleyMetrics implements Extension {
   public final AtomicLong clusterConnections = new AtomicLong();
 
   private ParleyMetrics(ActorSystem<?> system) {
-    Gauge.builder("parley_connections", connections, AtomicInteger::get)
-        .description("Open WebSockets on this node").register(registry);
-    Gauge.builder("parley_users", users, AtomicInteger::get)
-        .description("Distinct users connected to this node").register(registry);
-    Gauge.builder("parley_rooms", rooms, AtomicInteger::get)
-        .description("Rooms hosted on this node").register(registry);
-    Gauge.builder("parley_shards", shards, AtomicInteger::get)
-        .description("Room shards hosted on this node").register(registry);
-    Gauge.builder("parley_cluster_users", clusterUsers, AtomicInteger::get)
-        .description("Distinct users connected anywhere in the cluster").register(registry);
-    Gauge.builder("parley_cluster_connections", clusterConnections, AtomicLong::get)
-        .description("Open WebSockets anywhere in the cluster").register(registry);
+    gauge("parley_connections", "Open WebSockets on this node", connections::get);
+    gauge("parley_users", "Distinct users connected to this node", users::get);
+    gauge("parley_rooms", "Rooms hosted on this node", rooms::get);
+    gauge("parley_shards", "Room shards hosted on this node", shards::get);
+    gauge("parley_cluster_users", "Distinct users connected anywhere in the cluster", clusterUsers::get);
+    gauge("parley_cluster_connections", "Open WebSockets anywhere in the cluster", clusterConnections::get);
     new ClassLoaderMetrics().bindTo(registry);
     new JvmMemoryMetrics().bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);
@@ -114,6 +109,10 @@ public final class ParleyMetrics implements Extension {
       gc.close();
       registry.close();
     });
+  }
+
+  private void gauge(String name, String description, Supplier<Number> value) {
+    Gauge.builder(name, value).description(description).register(registry);
   }
 
   private Counter fanout(String target) {
