@@ -5,7 +5,7 @@ import io.parley.auth.JwtSettings;
 import io.parley.client.ClientSettings;
 import io.parley.http.ChatRoutes;
 import io.parley.http.HttpSettings;
-import io.parley.ws.WebSocketStage;
+import io.parley.ws.WebSocketSettings;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Set;
@@ -16,7 +16,7 @@ public record ParleySettings(
     String nodeName,
     HttpSettings http,
     JwtSettings jwt,
-    WebSocketStage.Settings websocket,
+    WebSocketSettings websocket,
     ClientSettings client,
     int maxRoomsPerNode,
     Duration drainDelay,
@@ -56,7 +56,7 @@ public record ParleySettings(
         config.getString("node-name"),
         new HttpSettings(config.getString("http.host"), config.getInt("http.port"), origins),
         jwtSettings,
-        new WebSocketStage.Settings(
+        new WebSocketSettings(
             limits.getInt("max-frame-bytes"),
             limits.getDuration("ping-interval"),
             limits.getDuration("idle-timeout"),

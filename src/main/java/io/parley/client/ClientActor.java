@@ -12,7 +12,7 @@ import io.parley.room.NodeFanout;
 import io.parley.room.RoomActor;
 import io.parley.ws.CloseCodes;
 import io.parley.ws.CloseReason;
-import io.parley.ws.Frames;
+import io.parley.ws.OutFrame;
 import io.parley.ws.Outbox;
 import java.time.Duration;
 import java.time.Instant;
@@ -295,6 +295,6 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
 
   private void send(String type, byte[] frame) {
     metrics.frameOut(type).increment();
-    outbox.send(Frames.text(frame));
+    outbox.send(OutFrame.text(frame));
   }
 }

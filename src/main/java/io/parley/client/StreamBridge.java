@@ -1,28 +1,25 @@
 package io.parley.client;
 
+import io.micrometer.core.instrument.Counter;
 import io.parley.protocol.ClientRequest;
 import io.parley.protocol.RequestDecoder;
-import io.parley.ws.Outbox;
-import io.parley.ws.WebSocketStage;
-import io.micrometer.core.instrument.Counter;
+import io.parley.ws.WebSocketHandler;
+import io.parley.ws.WebSocketSettings;
+import java.util.Optional;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.http.impl.engine.ws.FrameEvent;
-import org.apache.pekko.http.impl.engine.ws.FrameStart;
-import org.apache.pekko.stream.BoundedSourceQueue;
-import org.apache.pekko.stream.javadsl.BidiFlow;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
 import org.apache.pekko.stream.javadsl.Flow;
-import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.typed.javadsl.ActorSink;
 
 /**
  * The stream between one socket and its {@link ClientActor}:
  *
  * <pre>
- *   frames ─▶ WebSocketStage ─▶ text ─▶ RequestDecoder ─▶ ActorSink (one frame at a time) ─▶ ClientActor
- *   frames ◀─ WebSocketStage ◀─ Source.queue(outgoing-buffer) ◀─ Outbox ◀─ ClientActor, NodeFanout
+ *   socket ─▶ WebSocketHandler ─▶ text ─▶ RequestDecoder ─▶ ActorSink (one frame at a time) ─▶ ClientActor
+ *   socket ◀─ WebSocketHandler ◀─ Outbox (bounded) ◀─ ClientActor, the node's rooms
  * </pre>
  *
  * Frames are decoded once, here; the actor gets typed requests and acknowledges each, so a client
@@ -32,12 +29,15 @@ public final class StreamBridge {
   private StreamBridge() {}
 
   /**
-   * The frame handler for one upgrade. Materializing it sends {@link ClientActor.Attached} to
-   * {@code client}; {@code droppedTotal} counts frames dropped for slow clients node-wide.
+   * Accepts the upgrade with a handler bound to {@code client}: once the socket is open, {@code
+   * client} gets {@link ClientActor.Attached}. {@code droppedTotal} counts frames dropped for slow
+   * clients node-wide.
    */
-  public static Flow<FrameEvent, FrameEvent, NotUsed> flow(
+  public static HttpResponse accept(
+      WebSocketUpgrade upgrade,
+      Optional<String> subprotocol,
       ActorRef<ClientActor.Command> client,
-      WebSocketStage.Settings websocket,
+      WebSocketSettings websocket,
       int outgoingBuffer,
       Counter droppedTotal) {
     Sink<String, NotUsed> incoming = Flow.of(String.class)
@@ -49,12 +49,7 @@ public final class StreamBridge {
             ClientActor.Ack.INSTANCE,
             ClientActor.InboundEnded.INSTANCE,
             failure -> ClientActor.InboundEnded.INSTANCE));
-    Source<FrameStart, BoundedSourceQueue<FrameStart>> outgoing =
-        Source.queue(outgoingBuffer);
-    return BidiFlow.fromGraph(new WebSocketStage(websocket))
-        .join(Flow.fromSinkAndSourceMat(incoming, outgoing, Keep.right()), (closed, queue) -> {
-          client.tell(new ClientActor.Attached(new Outbox(queue, droppedTotal), closed));
-          return NotUsed.getInstance();
-        });
+    return WebSocketHandler.accept(upgrade, subprotocol, websocket, incoming, outgoingBuffer,
+        droppedTotal, (outbox, closed) -> client.tell(new ClientActor.Attached(outbox, closed)));
   }
 }

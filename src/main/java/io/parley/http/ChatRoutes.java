@@ -12,8 +12,7 @@ import io.parley.client.StreamBridge;
 import io.parley.metrics.ParleyMetrics;
 import io.parley.online.OnlineTracker;
 import io.parley.protocol.User;
-import io.parley.ws.FrameLevelUpgrade;
-import io.parley.ws.WebSocketStage;
+import io.parley.ws.WebSocketSettings;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -60,7 +59,7 @@ public final class ChatRoutes extends AllDirectives {
    */
   public record Config(
       HttpSettings http,
-      WebSocketStage.Settings websocket,
+      WebSocketSettings websocket,
       int outgoingBuffer,
       JwtSettings devTokens) {}
 
@@ -139,10 +138,8 @@ public final class ChatRoutes extends AllDirectives {
               return refuse(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
                   opened.refusal().name().toLowerCase(Locale.ROOT), user, remote);
             }
-            return complete(FrameLevelUpgrade.accept(
-                upgrade.get(),
-                StreamBridge.flow(opened.client(), config.websocket(), config.outgoingBuffer(), metrics.dropped),
-                found.subprotocol()));
+            return complete(StreamBridge.accept(upgrade.get(), found.subprotocol(), opened.client(),
+                config.websocket(), config.outgoingBuffer(), metrics.dropped));
           });
         });
       });

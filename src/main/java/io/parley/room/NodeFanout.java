@@ -3,7 +3,7 @@ package io.parley.room;
 import io.parley.common.CborSerializable;
 import io.parley.metrics.ParleyMetrics;
 import io.parley.protocol.User;
-import io.parley.ws.Frames;
+import io.parley.ws.OutFrame;
 import io.parley.ws.Outbox;
 import java.time.Duration;
 import java.util.HashMap;
@@ -20,7 +20,6 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
-import org.apache.pekko.http.impl.engine.ws.FrameStart;
 
 /**
  * The last hop of every frame a room sends: one per node, holding the outboxes of the node's
@@ -142,7 +141,7 @@ public final class NodeFanout extends AbstractBehavior<NodeFanout.Command> {
       if (presence.present()) room.users.put(presence.user().id(), presence.user());
       else room.users.remove(presence.user().id());
     }
-    FrameStart frame = Frames.text(deliver.frame());
+    OutFrame frame = OutFrame.text(deliver.frame());
     String except = deliver.except();
     int sent = 0;
     for (Map.Entry<String, Outbox> subscriber : room.outboxes.entrySet()) {
@@ -171,7 +170,7 @@ public final class NodeFanout extends AbstractBehavior<NodeFanout.Command> {
     }
     Outbox outbox = outboxes.get(deliver.connectionId());
     if (outbox != null) {
-      outbox.send(Frames.text(deliver.frame()));
+      outbox.send(OutFrame.text(deliver.frame()));
       metrics.deliveries.increment();
     }
     return this;

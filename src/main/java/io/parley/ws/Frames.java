@@ -1,6 +1,5 @@
 package io.parley.ws;
 
-import java.nio.charset.StandardCharsets;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent$;
 import org.apache.pekko.http.impl.engine.ws.FrameHeader;
 import org.apache.pekko.http.impl.engine.ws.FrameStart;
@@ -14,11 +13,11 @@ import scala.Option;
  * <p>Parley speaks WebSocket at frame level through pekko-http's frame API ({@code
  * org.apache.pekko.http.impl.engine.ws}), which pekko-http marks internal: its public message API
  * cannot close with a chosen code (akka/akka-http#2458: 1001, 1008, 1009, 4001 are part of our
- * protocol) and re-encodes every text message for every recipient. This class and {@link
- * WebSocketStage} are the only users of that API; the pekko-http version is pinned in pom.xml and
- * the end-to-end tests exercise every path.
+ * protocol) and re-encodes every text message for every recipient. Only this package uses that
+ * API ({@link OutFrame} hides it from the rest of Parley); the pekko-http version is pinned in
+ * pom.xml and the end-to-end tests exercise every path.
  */
-public final class Frames {
+final class Frames {
   static final Protocol.Opcode TEXT = opcode(0x1);
   static final Protocol.Opcode BINARY = opcode(0x2);
   static final Protocol.Opcode CONTINUATION = opcode(0x0);
@@ -36,13 +35,8 @@ public final class Frames {
   }
 
   /** A complete text frame around UTF-8 JSON; the array must not be changed afterwards. */
-  public static FrameStart text(byte[] utf8) {
+  static FrameStart text(byte[] utf8) {
     return full(TEXT, ByteString.fromArrayUnsafe(utf8));
-  }
-
-  /** The payload of a text frame built by {@link #text}, as a string (for tests and logs). */
-  public static String textOf(FrameStart frame) {
-    return frame.data().decodeString(StandardCharsets.UTF_8);
   }
 
   static FrameStart close(int code, String reason) {

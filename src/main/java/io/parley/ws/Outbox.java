@@ -2,7 +2,6 @@ package io.parley.ws;
 
 import io.micrometer.core.instrument.Counter;
 import java.util.concurrent.atomic.AtomicLong;
-import org.apache.pekko.http.impl.engine.ws.FrameStart;
 import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.QueueOfferResult;
 
@@ -12,12 +11,12 @@ import org.apache.pekko.stream.QueueOfferResult;
  * holds up whoever is sending to it.
  */
 public final class Outbox {
-  private final BoundedSourceQueue<FrameStart> queue;
+  private final BoundedSourceQueue<OutFrame> queue;
   private final AtomicLong dropped = new AtomicLong();
   private final Counter droppedTotal;
 
   /** {@code droppedTotal} is the node-wide counter that every connection's drops also go to. */
-  public Outbox(BoundedSourceQueue<FrameStart> queue, Counter droppedTotal) {
+  public Outbox(BoundedSourceQueue<OutFrame> queue, Counter droppedTotal) {
     this.queue = queue;
     this.droppedTotal = droppedTotal;
   }
@@ -26,7 +25,7 @@ public final class Outbox {
    * Queues a frame for the socket. False when it was not queued: dropped because the queue is
    * full (counted), or the socket is already closed (not counted).
    */
-  public boolean send(FrameStart frame) {
+  public boolean send(OutFrame frame) {
     QueueOfferResult result = queue.offer(frame);
     if (result == QueueOfferResult.enqueued()) return true;
     if (result == QueueOfferResult.dropped()) {

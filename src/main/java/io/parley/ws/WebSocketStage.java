@@ -48,16 +48,9 @@ import org.apache.pekko.util.ByteString;
  *
  * The materialized value completes with how the connection ended.
  */
-public final class WebSocketStage
+final class WebSocketStage
     extends AbstractGraphStageWithMaterializedValue<
-        BidiShape<FrameEvent, String, FrameStart, FrameEvent>, CompletionStage<CloseReason>> {
-
-  public record Settings(
-      int maxMessageBytes,
-      Duration pingInterval,
-      Duration idleTimeout,
-      Duration writeTimeout,
-      Duration closeTimeout) {}
+        BidiShape<FrameEvent, String, OutFrame, FrameEvent>, CompletionStage<CloseReason>> {
 
   private static final int MAX_CONTROL_PAYLOAD = 125;
   private static final byte[] NO_BYTES = new byte[0];
@@ -66,20 +59,20 @@ public final class WebSocketStage
   private static final String WRITE_TIMER = "write";
   private static final String CLOSE_TIMER = "close";
 
-  private final Settings settings;
+  private final WebSocketSettings settings;
   private final Inlet<FrameEvent> netIn = Inlet.create("WebSocket.netIn");
   private final Outlet<String> appOut = Outlet.create("WebSocket.appOut");
-  private final Inlet<FrameStart> appIn = Inlet.create("WebSocket.appIn");
+  private final Inlet<OutFrame> appIn = Inlet.create("WebSocket.appIn");
   private final Outlet<FrameEvent> netOut = Outlet.create("WebSocket.netOut");
-  private final BidiShape<FrameEvent, String, FrameStart, FrameEvent> shape =
+  private final BidiShape<FrameEvent, String, OutFrame, FrameEvent> shape =
       BidiShape.of(netIn, appOut, appIn, netOut);
 
-  public WebSocketStage(Settings settings) {
+  WebSocketStage(WebSocketSettings settings) {
     this.settings = settings;
   }
 
   @Override
-  public BidiShape<FrameEvent, String, FrameStart, FrameEvent> shape() {
+  public BidiShape<FrameEvent, String, OutFrame, FrameEvent> shape() {
     return shape;
   }
 
@@ -173,7 +166,7 @@ public final class WebSocketStage
       setHandler(appIn, new AbstractInHandler() {
         @Override
         public void onPush() {
-          pendingData = grab(appIn);
+          pendingData = grab(appIn).frame;
           flush();
         }
 

@@ -14,7 +14,7 @@ import io.parley.room.NodeFanout;
 import io.parley.room.RoomActor;
 import io.parley.ws.CloseReason;
 import io.parley.ws.CloseSignal;
-import io.parley.ws.Frames;
+import io.parley.ws.OutFrame;
 import io.parley.ws.Outbox;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -34,7 +34,6 @@ import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.http.impl.engine.ws.FrameStart;
 import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.typed.javadsl.ActorSink;
@@ -116,8 +115,8 @@ class ClientActorTest {
 
     Conn attach() {
       outbox = new Outbox(
-          Source.<FrameStart>queue(256)
-              .<Out>map(frame -> new Frame(Frames.textOf(frame)))
+          Source.<OutFrame>queue(256)
+              .<Out>map(frame -> new Frame(frame.text()))
               .toMat(ActorSink.actorRef(socket.ref(), new Ended(null), Ended::new), Keep.left())
               .run(testKit.system()),
           new SimpleMeterRegistry().counter("dropped"));

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.parley.protocol.User;
-import io.parley.ws.Frames;
+import io.parley.ws.OutFrame;
 import io.parley.ws.Outbox;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -18,7 +18,6 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.http.impl.engine.ws.FrameStart;
 import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
@@ -50,7 +49,7 @@ class NodeFanoutTest {
     TestProbe<String> connect(String connectionId) {
       TestProbe<String> socket = testKit.createTestProbe();
       Outbox outbox = new Outbox(
-          Source.<FrameStart>queue(16).map(Frames::textOf)
+          Source.<OutFrame>queue(16).map(OutFrame::text)
               .toMat(Sink.foreach(text -> socket.ref().tell(text)), Keep.left())
               .run(testKit.system()),
           new SimpleMeterRegistry().counter("dropped"));
