@@ -8,9 +8,13 @@ import io.parley.http.ChatRoutes;
 import io.parley.http.HttpServer;
 import io.parley.metrics.ClusterGauges;
 import io.parley.online.OnlineTracker;
-import io.parley.room.NodeFanout;
+import io.parley.room.HostedRooms;
+import io.parley.room.NodeRooms;
 import io.parley.room.RoomActor;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
@@ -21,12 +25,12 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.ClusterShardingHealthCheck;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
-import org.apache.pekko.cluster.typed.Subscribe;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import scala.jdk.javaapi.FutureConverters;
 
@@ -38,6 +42,15 @@ import scala.jdk.javaapi.FutureConverters;
 public final class Guardian {
   /** How long an accepted upgrade may take to become a socket. */
   private static final Duration ATTACH_TIMEOUT = Duration.ofSeconds(10);
+  /**
+   * How long a room request waits for the room to be reachable before UNAVAILABLE: above the
+   * failover time after a node loss (~8 s, README), below the JS client's 10 s request timeout.
+   */
+  private static final Duration REQUEST_TIMEOUT = Duration.ofMillis(9500);
+  /** How often an unanswered Wake is repeated while a room moves. */
+  private static final Duration WAKE_INTERVAL = Duration.ofMillis(500);
+  /** How long a new room incarnation waits for the nodes' snapshots. */
+  private static final Duration GATHER_TIMEOUT = Duration.ofSeconds(2);
 
   private Guardian() {}
 
@@ -51,29 +64,26 @@ public final class Guardian {
         cluster.manager().tell(Join.create(self));
       }
 
-      RoomActor.initSharding(system, settings.maxRoomsPerNode());
       ClusterSharding sharding = ClusterSharding.get(system);
       Function<String, RecipientRef<RoomActor.Command>> rooms =
           room -> sharding.entityRefFor(RoomActor.TYPE_KEY, room);
-      ActorRef<NodeFanout.Command> fanout = ctx.spawn(NodeFanout.create(rooms), "fanout");
-      ActorRef<ClusterEvent.MemberRemoved> removals = ctx.spawn(
-          Behaviors.<ClusterEvent.MemberRemoved>receiveMessage(removed -> {
-            fanout.tell(NodeFanout.NodeLeft.INSTANCE);
-            return Behaviors.same();
-          }), "node-removals");
-      cluster.subscriptions().tell(Subscribe.create(removals, ClusterEvent.MemberRemoved.class));
+      ActorRef<NodeRooms.Command> nodeRooms = ctx.spawn(NodeRooms.create(rooms,
+          new NodeRooms.Settings(settings.client().roomsPerConnection(), REQUEST_TIMEOUT, WAKE_INTERVAL),
+          System::nanoTime), NodeRooms.NAME);
+      ActorRef<HostedRooms.Command> hosted =
+          ctx.spawn(HostedRooms.create(settings.maxRoomsPerNode()), "hosted-rooms");
+      RoomActor.initSharding(sharding, hosted, () -> reachableNodes(system), GATHER_TIMEOUT);
       String nodeName = settings.nodeName().isEmpty()
           ? Addresses.hostPort(self)
           : settings.nodeName();
       ClientActor.Node node = new ClientActor.Node(
           nodeName,
-          fanout,
-          rooms,
+          nodeRooms.narrow(),
           settings.client(),
           ATTACH_TIMEOUT,
           System::nanoTime);
       ActorRef<OnlineTracker.Command> online = ctx.spawn(OnlineTracker.create(), "online");
-      ctx.spawn(ClusterGauges.create(), "cluster-gauges");
+      ctx.spawn(ClusterGauges.create(RoomActor.TYPE_KEY), "cluster-gauges");
       ActorRef<Connections.Command> connections =
           ctx.spawn(Connections.create(node, online), "connections");
 
@@ -96,6 +106,20 @@ public final class Guardian {
       Drain.register(system, connections, settings.drainDelay(), settings.closeTimeout());
       return Behaviors.empty();
     });
+  }
+
+  /** The NodeRooms of every cluster member that is reachable from here and not yet gone. */
+  private static Collection<ActorRef<NodeRooms.RoomEvent>> reachableNodes(ActorSystem<?> system) {
+    ClusterEvent.CurrentClusterState state = Cluster.get(system).state();
+    List<ActorRef<NodeRooms.RoomEvent>> nodes = new ArrayList<>();
+    for (Member member : state.getMembers()) {
+      MemberStatus status = member.status();
+      if (!state.getUnreachable().contains(member)
+          && status != MemberStatus.down() && status != MemberStatus.removed()) {
+        nodes.add(NodeRooms.at(system, member.address()));
+      }
+    }
+    return nodes;
   }
 
   /** Up in the cluster, and the room region registered with its coordinator. */

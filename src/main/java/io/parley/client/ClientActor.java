@@ -1,31 +1,24 @@
 package io.parley.client;
 
-import io.parley.common.CborSerializable;
 import io.parley.metrics.ParleyMetrics;
 import io.parley.protocol.ClientRequest;
 import io.parley.protocol.ErrorCode;
 import io.parley.protocol.RequestId;
 import io.parley.protocol.ServerFrames;
 import io.parley.protocol.User;
-import io.parley.room.Member;
-import io.parley.room.NodeFanout;
-import io.parley.room.RoomActor;
+import io.parley.room.NodeRooms;
 import io.parley.ws.CloseCodes;
 import io.parley.ws.CloseReason;
 import io.parley.ws.OutFrame;
 import io.parley.ws.Outbox;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashSet;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletionStage;
-import java.util.function.Function;
 import java.util.function.LongSupplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
-import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -34,11 +27,11 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
  * One WebSocket connection. It receives the client's frames already decoded ({@link
- * ClientRequest}, from {@link StreamBridge}), enforces the per-connection rules (rate limit, rooms
- * cap, membership), and turns requests into room commands. It never sees the room's broadcasts:
- * those go from the room through the node's {@link NodeFanout} straight to this connection's
- * {@link Outbox}. It answers locally what needs no room (pong, errors, leaving a room one is not
- * in) and closes the socket when the token expires, on abuse and on drain.
+ * ClientRequest}, from {@link StreamBridge}), enforces the per-connection rate limit, answers what
+ * needs no room (pong, errors for bad frames) and hands every room request to its node's {@link
+ * NodeRooms}, which owns the connection's memberships. It never sees the rooms' broadcasts: those
+ * go from the node's rooms straight to this connection's {@link Outbox}. It closes the socket
+ * when the token expires, on abuse and on drain.
  */
 public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
 
@@ -54,9 +47,6 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
 
   /** The incoming stream ended; {@link SocketClosed} follows with the reason. */
   public enum InboundEnded implements Command { INSTANCE }
-
-  /** The room refused this connection's join (its node hosts its maximum of rooms): not a member. */
-  public record JoinRefused(String room) implements Command, CborSerializable {}
 
   /** Close the socket with this code (drain: 1001). */
   public record Close(int code, String reason) implements Command {}
@@ -77,8 +67,7 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
   /** What every connection of a node shares. */
   public record Node(
       String name,
-      ActorRef<NodeFanout.Command> fanout,
-      Function<String, RecipientRef<RoomActor.Command>> rooms,
+      ActorRef<NodeRooms.ClientCommand> rooms,
       ClientSettings settings,
       Duration attachTimeout,
       LongSupplier nanoClock) {}
@@ -117,11 +106,10 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
   private final Connection connection;
   private final Node node;
   private final Outbox outbox;
-  private final Member member;
   private final RateLimiter limiter;
   private final TimerScheduler<Command> timers;
-  private final Set<String> rooms = new HashSet<>();
   private final ParleyMetrics metrics;
+  private final String rateLimitMessage;
   private boolean closing;
 
   private ClientActor(
@@ -134,15 +122,15 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
     this.connection = connection;
     this.node = node;
     this.outbox = attached.outbox();
-    this.member = new Member(connection.id(), connection.user(), context.getSelf(), node.fanout());
     this.limiter = new RateLimiter(node.settings(), node.nanoClock());
     this.metrics = ParleyMetrics.get(context.getSystem());
+    this.timers = timers;
+    this.rateLimitMessage = "more than " + perSecond(node.settings().ratePerSecond()) + " frames per second";
 
-    node.fanout().tell(new NodeFanout.Register(connection.id(), outbox));
+    node.rooms().tell(new NodeRooms.Connect(connection.id(), connection.user(), outbox));
     send("connected", ServerFrames.connected(connection.id(), connection.user(), node.name()));
     context.pipeToSelf(attached.closed(), (reason, error) -> new SocketClosed(
         reason != null ? reason : new CloseReason(CloseCodes.ABNORMAL, String.valueOf(error), false)));
-    this.timers = timers;
     scheduleExpiry();
     context.getLog().info("connected user={} connection={} remote={}",
         connection.user().id(), connection.id(), connection.remote());
@@ -155,7 +143,6 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
         .onMessage(InboundStarted.class, started -> ack(started.ackTo()))
         .onMessageEquals(InboundEnded.INSTANCE, () -> this)
         .onMessage(Close.class, this::onClose)
-        .onMessage(JoinRefused.class, this::onJoinRefused)
         .onMessageEquals(TokenExpired.INSTANCE, this::onTokenExpired)
         .onMessage(SocketClosed.class, this::onSocketClosed)
         .onSignal(PostStop.class, signal -> onPostStop())
@@ -192,64 +179,22 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
       sendError(invalid.id(), invalid.room(), invalid.code(), invalid.message());
     } else if (request instanceof ClientRequest.Ping ping) {
       send("pong", ServerFrames.pong(ping.id()));
-    } else if (request instanceof ClientRequest.JoinRoom join) {
-      join(join);
-    } else if (request instanceof ClientRequest.LeaveRoom leave) {
-      leave(leave);
-    } else if (!rooms.contains(request.room())) {
-      sendError(request.id(), request.room(), ErrorCode.NOT_IN_ROOM, "join the room first");
     } else {
-      room(request.room()).tell(toRoomCommand(request));
+      node.rooms().tell(new NodeRooms.Request(connection.id(), request));
     }
     return this;
-  }
-
-  private void join(ClientRequest.JoinRoom join) {
-    if (!rooms.contains(join.room())) {
-      if (rooms.size() >= node.settings().roomsPerConnection()) {
-        sendError(join.id(), join.room(), ErrorCode.TOO_MANY_ROOMS,
-            "at most " + node.settings().roomsPerConnection() + " rooms per connection");
-        return;
-      }
-      rooms.add(join.room());
-      node.fanout().tell(new NodeFanout.Subscribe(join.room(), member));
-    }
-    room(join.room()).tell(new RoomActor.Join(member, join.id()));
-  }
-
-  private Behavior<Command> onJoinRefused(JoinRefused refused) {
-    if (rooms.remove(refused.room())) {
-      node.fanout().tell(new NodeFanout.Unsubscribe(refused.room(), connection.id()));
-    }
-    return this;
-  }
-
-  private void leave(ClientRequest.LeaveRoom leave) {
-    if (rooms.remove(leave.room())) {
-      node.fanout().tell(new NodeFanout.Unsubscribe(leave.room(), connection.id()));
-      room(leave.room()).tell(new RoomActor.Leave(member, leave.id()));
-    } else if (leave.id() != null) {
-      send("ack", ServerFrames.ack(leave.id(), leave.room()));
-    }
-  }
-
-  private RoomActor.Command toRoomCommand(ClientRequest request) {
-    if (request instanceof ClientRequest.SendMessage message) {
-      return new RoomActor.Post(member, message.id(), message.content(), message.replyTo());
-    } else if (request instanceof ClientRequest.Typing typing) {
-      return new RoomActor.Typing(member, typing.typing());
-    } else if (request instanceof ClientRequest.OnlineUsers online) {
-      return new RoomActor.GetOnline(member, online.id());
-    }
-    throw new IllegalArgumentException("not a room request: " + request);
   }
 
   private Behavior<Command> onRateLimited(ClientRequest request) {
     metrics.rateLimited.increment();
-    sendError(request.id(), request.room(), ErrorCode.RATE_LIMITED,
-        "more than " + node.settings().ratePerSecond() + " frames per second");
+    sendError(request.id(), request.room(), ErrorCode.RATE_LIMITED, rateLimitMessage);
     if (limiter.discardIsAbuse()) return closeSocket(CloseCodes.POLICY_VIOLATION, "rate limit abuse");
     return this;
+  }
+
+  /** 20 as "20", 2.5 as "2.5". */
+  private static String perSecond(double rate) {
+    return rate == Math.rint(rate) ? Long.toString((long) rate) : Double.toString(rate);
   }
 
   private Behavior<Command> onClose(Close close) {
@@ -268,14 +213,14 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
     CloseReason reason = closed.reason();
     metrics.closed(reason.code());
     getContext().getLog().info(
-        "disconnected user={} connection={} code={} reason={} by={} rooms={} dropped={}",
+        "disconnected user={} connection={} code={} reason={} by={} dropped={}",
         connection.user().id(), connection.id(), reason.code(), reason.reason(),
-        reason.byServer() ? "server" : "client", rooms.size(), outbox.dropped());
+        reason.byServer() ? "server" : "client", outbox.dropped());
     return Behaviors.stopped();
   }
 
   private Behavior<Command> onPostStop() {
-    node.fanout().tell(new NodeFanout.Unregister(connection.id(), Set.copyOf(rooms)));
+    node.rooms().tell(new NodeRooms.Disconnect(connection.id()));
     outbox.close(CloseCodes.INTERNAL_ERROR, "internal error"); // no-op unless we failed first
     return this;
   }
@@ -283,10 +228,6 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
   private Behavior<Command> ack(ActorRef<Ack> ackTo) {
     ackTo.tell(Ack.INSTANCE);
     return this;
-  }
-
-  private RecipientRef<RoomActor.Command> room(String roomId) {
-    return node.rooms().apply(roomId);
   }
 
   private void sendError(RequestId id, String room, ErrorCode code, String message) {

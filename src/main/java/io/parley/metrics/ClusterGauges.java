@@ -1,6 +1,5 @@
 package io.parley.metrics;
 
-import io.parley.room.RoomActor;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -11,6 +10,7 @@ import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.sharding.ShardRegion;
 import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.cluster.typed.Cluster;
 
 /**
@@ -24,7 +24,8 @@ public final class ClusterGauges {
 
   private enum Tick { INSTANCE }
 
-  public static Behavior<Object> create() {
+  /** @param rooms the entity type whose shards on this node are counted */
+  public static Behavior<Object> create(EntityTypeKey<?> rooms) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       ParleyMetrics metrics = ParleyMetrics.get(ctx.getSystem());
       Cluster cluster = Cluster.get(ctx.getSystem());
@@ -39,7 +40,7 @@ public final class ClusterGauges {
             }
             metrics.clusterMembers(byStatus);
             ClusterSharding.get(ctx.getSystem()).shardState()
-                .tell(new GetShardRegionState(RoomActor.TYPE_KEY, shardState));
+                .tell(new GetShardRegionState(rooms, shardState));
             return Behaviors.same();
           })
           .onMessage(ShardRegion.CurrentShardRegionState.class, state -> {

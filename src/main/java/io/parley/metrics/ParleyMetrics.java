@@ -84,6 +84,11 @@ public final class ParleyMetrics implements Extension {
   public final AtomicInteger users = new AtomicInteger();
   /** Room entities running on this node. */
   public final AtomicInteger rooms = new AtomicInteger();
+  /**
+   * Nodes watched by the rooms hosted here, summed over rooms: a room watches each node that
+   * hosts its members (one watch per node, however many connections).
+   */
+  public final AtomicInteger roomNodeWatches = new AtomicInteger();
   /** Shards of rooms hosted here, as last polled from the shard region. */
   public final AtomicInteger shards = new AtomicInteger();
   /** Distinct users and connections over the whole cluster. */
@@ -94,6 +99,7 @@ public final class ParleyMetrics implements Extension {
     gauge("parley_connections", "Open WebSockets on this node", connections::get);
     gauge("parley_users", "Distinct users connected to this node", users::get);
     gauge("parley_rooms", "Rooms hosted on this node", rooms::get);
+    gauge("parley_room_node_watches", "Nodes watched by the rooms hosted here (one per room and node with members)", roomNodeWatches::get);
     gauge("parley_shards", "Room shards hosted on this node", shards::get);
     gauge("parley_cluster_users", "Distinct users connected anywhere in the cluster", clusterUsers::get);
     gauge("parley_cluster_connections", "Open WebSockets anywhere in the cluster", clusterConnections::get);

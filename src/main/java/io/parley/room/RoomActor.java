@@ -1,6 +1,5 @@
 package io.parley.room;
 
-import io.parley.client.ClientActor;
 import io.parley.common.CborSerializable;
 import io.parley.metrics.ParleyMetrics;
 import io.parley.protocol.ErrorCode;
@@ -9,34 +8,41 @@ import io.parley.protocol.ServerFrames;
 import io.parley.protocol.User;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.function.BiFunction;
+import java.util.Set;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
-import org.apache.pekko.actor.typed.RecipientRef;
+import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.StashBuffer;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 
 /**
- * One room: a Cluster Sharding entity keyed by room id. It owns the room's membership (by
- * connection), its presence (by user: first connection in, last connection out), its single
- * message order ({@code seq}) and its broadcasts. Every frame it sends is rendered here once and
- * handed to the {@link NodeFanout} of each node that hosts members.
+ * One room: a Cluster Sharding entity keyed by room id. Its members are nodes, not connections:
+ * each node's {@link NodeRooms} reports how many connections each of its users has in the room,
+ * sends the requests of its connections, and fans the room's frames out to them. The room owns
+ * presence (a user is present while any node has a connection of theirs), the single message
+ * order ({@code seq}) and its broadcasts, each rendered here once and sent once per node.
  *
- * <p>A room stops when its last member leaves. Should members join while it is stopping, or the
- * room be handed to another node, it passes its members and {@code seq} on to its next
- * incarnation ({@link Rejoin} through sharding), so nobody is silently dropped.
+ * <p>Phases: a new incarnation first asks {@link HostedRooms} for a place on this node, then
+ * says {@link NodeRooms.Hello} to every reachable node and waits for their {@link Snapshot}s
+ * (requests wait in a stash meanwhile). From the snapshots it learns who is here and what the
+ * nodes last saw of an earlier incarnation, which it may continue after a node loss or a
+ * hand-off: it announces once who arrived and who left in between, and continues the seq. Then
+ * it runs. It watches each node that hosts members (one watch per node, however many
+ * connections), and stops when no node has members left.
  */
 public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
@@ -44,120 +50,75 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   public sealed interface Command extends CborSerializable {}
 
-  /** Join; the joiner gets {@code room_info}, the others {@code user_joined} for a new user. */
-  public record Join(Member member, RequestId id) implements Command {}
-
-  /** Leave; {@code ack} when {@code id} is set, {@code user_left} for a user's last connection. */
-  public record Leave(Member member, RequestId id) implements Command {}
-
-  /** A message: {@code new_message} for the other connections, {@code ack} for the sender. */
-  public record Post(Member member, RequestId id, String content, String replyTo)
-      implements Command {}
-
-  public record Typing(Member member, boolean typing) implements Command {}
-
-  /** Answered with {@code online_users}. */
-  public record GetOnline(Member member, RequestId id) implements Command {}
+  /**
+   * From a node that has members but no incarnation of the room to talk to (the room never ran,
+   * stopped, or moved). The only message nodes send through sharding; answered with {@link
+   * NodeRooms.Hello}, after which the node talks to this incarnation directly, in order.
+   */
+  public record Wake(ActorRef<NodeRooms.RoomEvent> node) implements Command {}
 
   /**
-   * Members to take over without announcing them, the last {@code seq} they may have seen, and
-   * the users they last saw in the room. Sent by this room's previous incarnation when it stopped
-   * with members left, and by every node's fan-out when a node left the cluster (the room may
-   * have lived there). Users that were present but come back with no member are announced as
-   * gone once the rejoins have settled. {@code replyTo}, when set, gets {@link
-   * NodeFanout.Rejoined}.
+   * A node's whole presence in the room ({@code users}: all of them, none when it has no
+   * members), the last seq it delivered and the users it last saw in the room. Its answer to
+   * {@link NodeRooms.Hello}, sent before any request to this incarnation.
    */
-  public record Rejoin(
-      List<Member> members, long seq, List<User> users, ActorRef<NodeFanout.Command> replyTo)
+  public record Snapshot(
+      ActorRef<NodeRooms.RoomEvent> node, List<UserCount> users, long lastSeq, List<User> seen)
+      implements Command {}
+
+  /**
+   * A connection joins; {@code connections} is its user's number of connections in the room on
+   * that node, this one included. Answered with {@link NodeRooms.Joined}.
+   */
+  public record Join(
+      ActorRef<NodeRooms.RoomEvent> node, long ref, String connectionId, User user,
+      int connections, RequestId id) implements Command {}
+
+  /** A user's connections on that node changed (a leave or a disconnect); 0: none left there. */
+  public record Presence(ActorRef<NodeRooms.RoomEvent> node, User user, int connections)
+      implements Command {}
+
+  /** A message; {@code messageId} is chosen by the node. Answered with an {@code ack}. */
+  public record Post(
+      ActorRef<NodeRooms.RoomEvent> node, long ref, String connectionId, User user, RequestId id,
+      String messageId, String content, String replyTo) implements Command {}
+
+  public record Typing(
+      ActorRef<NodeRooms.RoomEvent> node, String connectionId, User user, boolean typing)
+      implements Command {}
+
+  /** Answered with {@code online_users}. */
+  public record GetOnline(
+      ActorRef<NodeRooms.RoomEvent> node, long ref, String connectionId, RequestId id)
       implements Command {}
 
   /** Sharding's stop message, on passivation and on hand-off to another node. */
   private enum Stop implements Command { INSTANCE }
 
-  private record MemberStopped(String connectionId) implements Command {}
+  private record Hosted(boolean admitted) implements Command {}
 
-  private enum SettleRejoins implements Command { INSTANCE }
-
-  private enum ReleaseHeld implements Command { INSTANCE }
-
-  /** How long a rebuilt room collects rejoins before announcing who did not come back. */
-  static final Duration REJOIN_SETTLE = Duration.ofMillis(1500);
+  private enum GatherTimeout implements Command { INSTANCE }
 
   /**
-   * A request from a connection this incarnation does not know means it continues an earlier
-   * one (handed off, or rebuilt after a node loss) whose Rejoin is on its way by another route.
-   * Such requests wait for a Rejoin, at most this long, so that messages keep their seq order
-   * instead of starting again at 1.
+   * What a room uses of the node it runs on.
+   *
+   * @param nodes the {@link NodeRooms} of every reachable cluster member, this node's included
+   * @param gatherTimeout how long a new incarnation waits for the nodes' snapshots
    */
-  static final Duration HOLD_FOR_REJOIN = Duration.ofSeconds(1);
-
-  /**
-   * After a survivor's Rejoin, how long a rebuilt room keeps holding requests for the other
-   * survivors' Rejoins (they are retried every 500 ms), so that their members get the messages
-   * too. The previous incarnation's own Rejoin is complete and releases them at once.
-   */
-  static final Duration REJOIN_GRACE = Duration.ofMillis(600);
-
-  /** @param maxRooms how many rooms this node hosts before new ones refuse everyone */
-  public static void initSharding(ActorSystem<?> system, int maxRooms) {
-    ClusterSharding sharding = ClusterSharding.get(system);
-    sharding.init(
-        Entity.of(TYPE_KEY, ctx -> create(
-                ctx.getEntityId(), ctx.getShard(),
-                sharding.entityRefFor(TYPE_KEY, ctx.getEntityId()), maxRooms))
-            .withStopMessage(Stop.INSTANCE));
-  }
-
-  /**
-   * @param shard where to ask for passivation
-   * @param successor this room as sharding reaches it, for {@link Rejoin}
-   * @param maxRooms rooms this node may host; a room started beyond it refuses every request
-   */
-  public static Behavior<Command> create(
-      String roomId,
+  public record Site(
       ActorRef<ClusterSharding.ShardCommand> shard,
-      RecipientRef<Command> successor,
-      int maxRooms) {
-    return Behaviors.withMdc(Command.class, Map.of("room", roomId), Behaviors.setup(ctx -> {
-      ParleyMetrics metrics = ParleyMetrics.get(ctx.getSystem());
-      if (metrics.rooms.incrementAndGet() > maxRooms) return refusing(ctx, roomId, shard, maxRooms, metrics);
-      return Behaviors.withTimers(timers -> new RoomActor(ctx, timers, roomId, shard, successor));
-    }));
-  }
+      ActorRef<HostedRooms.Command> hosted,
+      Supplier<Collection<ActorRef<NodeRooms.RoomEvent>>> nodes,
+      Duration gatherTimeout) {}
 
-  /**
-   * A room started while its node already hosts its maximum of rooms: it answers every request
-   * with TOO_MANY_ROOMS (a refused joiner's ClientActor is told, so it keeps no membership) and
-   * asks to be passivated at once.
-   */
-  @SuppressWarnings("unchecked")
-  private static Behavior<Command> refusing(ActorContext<Command> ctx, String roomId,
-      ActorRef<ClusterSharding.ShardCommand> shard, int maxRooms, ParleyMetrics metrics) {
-    shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
-    String message = "this node already hosts its maximum of " + maxRooms + " rooms";
-    BiFunction<Member, RequestId, Behavior<Command>> refuse = (member, id) -> {
-      metrics.roomCapRefusals.increment();
-      reply(metrics, member, "error", ServerFrames.error(id, roomId, ErrorCode.TOO_MANY_ROOMS, message));
-      return Behaviors.same();
-    };
-    return Behaviors.receive(Command.class)
-        .onMessage(Join.class, join -> {
-          // a Member's client is always its connection's ClientActor
-          ((ActorRef<ClientActor.Command>) join.member().client()).tell(new ClientActor.JoinRefused(roomId));
-          return refuse.apply(join.member(), join.id());
-        })
-        .onMessage(Post.class, post -> refuse.apply(post.member(), post.id()))
-        .onMessage(GetOnline.class, get -> refuse.apply(get.member(), get.id()))
-        .onMessage(Leave.class, leave -> {
-          if (leave.id() != null) reply(metrics, leave.member(), "ack", ServerFrames.ack(leave.id(), roomId));
-          return Behaviors.same();
-        })
-        .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
-        .onSignal(PostStop.class, stopped -> {
-          metrics.rooms.decrementAndGet();
-          return Behaviors.same();
-        })
-        .build();
+  private static final int STASH_CAPACITY = 10_000;
+
+  public static void initSharding(
+      ClusterSharding sharding, ActorRef<HostedRooms.Command> hosted,
+      Supplier<Collection<ActorRef<NodeRooms.RoomEvent>>> nodes, Duration gatherTimeout) {
+    sharding.init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(),
+            new Site(ctx.getShard(), hosted, nodes, gatherTimeout)))
+        .withStopMessage(Stop.INSTANCE));
   }
 
   /** The stop message sharding sends; public for tests that act as the shard. */
@@ -165,36 +126,112 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     return Stop.INSTANCE;
   }
 
-  private final TimerScheduler<Command> timers;
+  public static Behavior<Command> create(String roomId, Site site) {
+    return Behaviors.withMdc(Command.class, Map.of("room", roomId), Behaviors.setup(ctx ->
+        Behaviors.withStash(STASH_CAPACITY, stash -> Behaviors.withTimers(timers -> {
+          site.hosted().tell(new HostedRooms.Host(
+              ctx.getSelf(), ctx.messageAdapter(Boolean.class, Hosted::new)));
+          return awaitingHost(ctx, stash, timers, roomId, site);
+        }))));
+  }
+
+  /** Until {@link HostedRooms} answers: everything else waits. */
+  private static Behavior<Command> awaitingHost(ActorContext<Command> ctx, StashBuffer<Command> stash,
+      TimerScheduler<Command> timers, String roomId, Site site) {
+    return Behaviors.receive(Command.class)
+        .onMessage(Hosted.class, hosted -> hosted.admitted()
+            ? gather(ctx, stash, timers, roomId, site)
+            : stash.unstashAll(refusing(ctx, roomId, site)))
+        .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
+        .onMessage(Command.class, command -> keep(ctx, stash, command))
+        .build();
+  }
+
+  /** Says Hello to every reachable node and waits for their snapshots, or the timeout. */
+  private static Behavior<Command> gather(ActorContext<Command> ctx, StashBuffer<Command> stash,
+      TimerScheduler<Command> timers, String roomId, Site site) {
+    Set<ActorRef<NodeRooms.RoomEvent>> waiting = new HashSet<>(site.nodes().get());
+    NodeRooms.Hello hello = new NodeRooms.Hello(roomId, ctx.getSelf());
+    waiting.forEach(node -> node.tell(hello));
+    timers.startSingleTimer(GatherTimeout.INSTANCE, site.gatherTimeout());
+    List<Snapshot> snapshots = new ArrayList<>();
+    return Behaviors.receive(Command.class)
+        .onMessage(Snapshot.class, snapshot -> {
+          snapshots.add(snapshot);
+          waiting.remove(snapshot.node());
+          return waiting.isEmpty() ? run(ctx, stash, timers, roomId, site, snapshots) : Behaviors.same();
+        })
+        .onMessageEquals(GatherTimeout.INSTANCE, () -> {
+          ctx.getLog().warn("no snapshot from {} node(s) within {}; starting without them",
+              waiting.size(), site.gatherTimeout());
+          return run(ctx, stash, timers, roomId, site, snapshots);
+        })
+        .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
+        .onMessage(Command.class, command -> keep(ctx, stash, command))
+        .build();
+  }
+
+  private static Behavior<Command> run(ActorContext<Command> ctx, StashBuffer<Command> stash,
+      TimerScheduler<Command> timers, String roomId, Site site, List<Snapshot> snapshots) {
+    timers.cancel(GatherTimeout.INSTANCE);
+    return stash.unstashAll(new RoomActor(ctx, roomId, site, snapshots));
+  }
+
+  private static Behavior<Command> keep(
+      ActorContext<Command> ctx, StashBuffer<Command> stash, Command command) {
+    if (stash.isFull()) ctx.getLog().warn("stash full; dropped {}", command.getClass().getSimpleName());
+    else stash.stash(command);
+    return Behaviors.same();
+  }
+
+  /**
+   * A room started while its node already hosts its maximum of rooms: every node that wakes it is
+   * told {@link NodeRooms.Refused} (its requests get TOO_MANY_ROOMS), and it stops at once.
+   */
+  private static Behavior<Command> refusing(ActorContext<Command> ctx, String roomId, Site site) {
+    site.shard().tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
+    ParleyMetrics metrics = ParleyMetrics.get(ctx.getSystem());
+    NodeRooms.Refused refused = new NodeRooms.Refused(roomId, ErrorCode.TOO_MANY_ROOMS,
+        "the node this room would live on already hosts its maximum of rooms");
+    return Behaviors.receive(Command.class)
+        .onMessage(Wake.class, wake -> {
+          metrics.roomCapRefusals.increment();
+          wake.node().tell(refused);
+          return Behaviors.same();
+        })
+        .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
+        .onMessage(Command.class, ignored -> Behaviors.same()) // nodes send nothing else unless greeted
+        .build();
+  }
+
   private final ParleyMetrics metrics;
   private final String roomId;
-  private final ActorRef<ClusterSharding.ShardCommand> shard;
-  private final RecipientRef<Command> successor;
-  private final RoomMembership members = new RoomMembership();
-  /** Users reported present by rejoins, checked against the members when they settle. */
-  private final Map<String, User> reportedUsers = new LinkedHashMap<>();
+  private final Site site;
+  private final RoomPresence presence = new RoomPresence();
+  /** The nodes this room watches: exactly those that host members. */
+  private final Set<ActorRef<NodeRooms.RoomEvent>> watched = new HashSet<>();
   private long seq;
-  private boolean passivating;
-  /**
-   * This incarnation runs normally (a join came, or the wait for rejoins ended): requests run
-   * at once. Until then it may be the continuation of an earlier one; see {@link #holds}.
-   */
-  private boolean settled;
-  /** Requests waiting for rejoins, in arrival order; or null. */
-  private List<Command> held;
 
-  private RoomActor(
-      ActorContext<Command> context,
-      TimerScheduler<Command> timers,
-      String roomId,
-      ActorRef<ClusterSharding.ShardCommand> shard,
-      RecipientRef<Command> successor) {
+  /**
+   * Starts from the nodes' snapshots: who is here, and what they saw of an earlier incarnation.
+   * Users they saw who are here no more are announced gone, once; users here whom they did not
+   * see are announced.
+   */
+  private RoomActor(ActorContext<Command> context, String roomId, Site site, List<Snapshot> snapshots) {
     super(context);
-    this.timers = timers;
     this.metrics = ParleyMetrics.get(context.getSystem());
     this.roomId = roomId;
-    this.shard = shard;
-    this.successor = successor;
+    this.site = site;
+    Map<String, User> seen = new LinkedHashMap<>();
+    for (Snapshot snapshot : snapshots) {
+      seq = Math.max(seq, snapshot.lastSeq());
+      snapshot.seen().forEach(user -> seen.putIfAbsent(user.id(), user));
+      presence.replace(snapshot.node(), snapshot.users(), user -> {}, user -> {});
+      watchIfHosting(snapshot.node());
+    }
+    for (User user : presence.users()) if (seen.remove(user.id()) == null) announce(user, true, null);
+    for (User user : seen.values()) announce(user, false, null);
+    passivateIfEmpty();
   }
 
   @Override
@@ -203,197 +240,126 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
         .onMessage(Post.class, this::onPost)
         .onMessage(Typing.class, this::onTyping)
         .onMessage(Join.class, this::onJoin)
-        .onMessage(Leave.class, this::onLeave)
+        .onMessage(Presence.class, this::onPresence)
         .onMessage(GetOnline.class, this::onGetOnline)
-        .onMessage(MemberStopped.class, this::onMemberStopped)
-        .onMessage(Rejoin.class, this::onRejoin)
-        .onMessageEquals(SettleRejoins.INSTANCE, this::onSettleRejoins)
-        .onMessageEquals(ReleaseHeld.INSTANCE, this::onReleaseHeld)
-        .onMessageEquals(Stop.INSTANCE, this::onStop)
+        .onMessage(Snapshot.class, this::onSnapshot)
+        .onMessage(Wake.class, this::onWake)
+        .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
+        .onSignal(Terminated.class, this::onNodeStopped)
         .onSignal(PostStop.class, stopped -> {
-          metrics.rooms.decrementAndGet();
+          metrics.roomNodeWatches.addAndGet(-watched.size());
           return this;
         })
         .build();
   }
 
-  private Behavior<Command> onJoin(Join join) {
-    settled = settled || held == null;
-    Member member = join.member();
-    if (!members.contains(member.connectionId())) admit(member, true);
-    List<User> users = members.users();
-    metrics.frameOut("room_info").increment();
-    member.fanout().tell(new NodeFanout.DeliverTo(
-        member.connectionId(), ServerFrames.users(true, roomId, join.id(), users), roomId, users));
+  private Behavior<Command> onWake(Wake wake) {
+    wake.node().tell(new NodeRooms.Hello(roomId, getContext().getSelf()));
     return this;
   }
 
-  private Behavior<Command> onLeave(Leave leave) {
-    remove(leave.member().connectionId());
-    if (leave.id() != null) reply(leave.member(), "ack", ServerFrames.ack(leave.id(), roomId));
-    return passivateIfEmpty();
+  private Behavior<Command> onSnapshot(Snapshot snapshot) {
+    seq = Math.max(seq, snapshot.lastSeq());
+    presence.replace(snapshot.node(), snapshot.users(),
+        user -> announce(user, true, null), user -> announce(user, false, null));
+    return afterPresenceChange(snapshot.node());
+  }
+
+  private Behavior<Command> onJoin(Join join) {
+    presence.set(join.node(), join.user(), join.connections(),
+        user -> announce(user, true, join.connectionId()), user -> announce(user, false, null));
+    watchIfHosting(join.node());
+    List<User> users = presence.users();
+    metrics.frameOut("room_info").increment();
+    join.node().tell(new NodeRooms.Joined(
+        roomId, join.ref(), join.connectionId(), ServerFrames.users(true, roomId, join.id(), users), users));
+    return this;
+  }
+
+  private Behavior<Command> onPresence(Presence change) {
+    presence.set(change.node(), change.user(), change.connections(),
+        user -> announce(user, true, null), user -> announce(user, false, null));
+    return afterPresenceChange(change.node());
   }
 
   private Behavior<Command> onPost(Post post) {
-    if (holds(post, post.member())) return this;
-    Member sender = ensureMember(post.member());
     long messageSeq = ++seq;
-    String messageId = newMessageId();
+    metrics.frameOut("ack").increment();
+    NodeRooms.Reply ack = new NodeRooms.Reply(roomId, post.ref(), post.connectionId(),
+        ServerFrames.messageAck(post.id(), roomId, post.messageId(), messageSeq));
     broadcast("new_message",
-        ServerFrames.newMessage(
-            roomId, messageId, messageSeq, sender.user(), post.content(), post.replyTo()),
-        sender.connectionId(), messageSeq, null);
-    reply(sender, "ack", ServerFrames.messageAck(post.id(), roomId, messageId, messageSeq));
+        ServerFrames.newMessage(roomId, post.messageId(), messageSeq, post.user(), post.content(), post.replyTo()),
+        post.connectionId(), messageSeq, null, post.node(), ack);
     return this;
   }
 
   private Behavior<Command> onTyping(Typing typing) {
-    if (holds(typing, typing.member())) return this;
-    Member typer = ensureMember(typing.member());
-    broadcast("user_typing", ServerFrames.userTyping(roomId, typer.user(), typing.typing()),
-        typer.connectionId(), 0, null);
+    broadcast("user_typing", ServerFrames.userTyping(roomId, typing.user(), typing.typing()),
+        typing.connectionId(), 0, null, null, null);
     return this;
   }
 
   private Behavior<Command> onGetOnline(GetOnline get) {
-    if (holds(get, get.member())) return this;
-    Member member = ensureMember(get.member());
-    reply(member, "online_users", ServerFrames.users(false, roomId, get.id(), members.users()));
+    metrics.frameOut("online_users").increment();
+    get.node().tell(new NodeRooms.Reply(roomId, get.ref(), get.connectionId(),
+        ServerFrames.users(false, roomId, get.id(), presence.users())));
     return this;
   }
 
-  private Behavior<Command> onMemberStopped(MemberStopped stopped) {
-    remove(stopped.connectionId());
+  /** A node that hosted members stopped (it died, or left the cluster): its users are gone. */
+  private Behavior<Command> onNodeStopped(Terminated stopped) {
+    watched.remove(stopped.getRef());
+    metrics.roomNodeWatches.decrementAndGet();
+    presence.removeNode(stopped.getRef(), user -> announce(user, false, null));
     return passivateIfEmpty();
   }
 
-  /**
-   * Keeps {@code command} for later when it must wait for rejoins: while holding, and when an
-   * unsettled incarnation hears from a connection it does not know. True when kept.
-   */
-  private boolean holds(Command command, Member from) {
-    if (held == null) {
-      if (settled || members.contains(from.connectionId())) return false;
-      holdFor(HOLD_FOR_REJOIN);
+  private Behavior<Command> afterPresenceChange(ActorRef<NodeRooms.RoomEvent> node) {
+    watchIfHosting(node);
+    if (!presence.hosts(node) && watched.remove(node)) {
+      getContext().unwatch(node);
+      metrics.roomNodeWatches.decrementAndGet();
     }
-    held.add(command);
-    return true;
+    return passivateIfEmpty();
   }
 
-  private void holdFor(Duration duration) {
-    if (held == null) held = new ArrayList<>();
-    timers.startSingleTimer(ReleaseHeld.INSTANCE, duration);
+  private void watchIfHosting(ActorRef<NodeRooms.RoomEvent> node) {
+    if (presence.hosts(node) && watched.add(node)) {
+      getContext().watch(node);
+      metrics.roomNodeWatches.incrementAndGet();
+    }
   }
 
-  /** Runs the held requests in their order; from now on nothing waits. */
-  private Behavior<Command> onReleaseHeld() {
-    settled = true;
-    timers.cancel(ReleaseHeld.INSTANCE);
-    List<Command> waiting = held;
-    held = null;
-    if (waiting != null) {
-      for (Command command : waiting) {
-        if (command instanceof Post post) onPost(post);
-        else if (command instanceof Typing typing) onTyping(typing);
-        else if (command instanceof GetOnline get) onGetOnline(get);
+  /** With no node hosting members, the room asks to stop; a node that comes later wakes it again. */
+  private Behavior<Command> passivateIfEmpty() {
+    if (presence.isEmpty()) site.shard().tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
+    return this;
+  }
+
+  /** {@code user_joined} / {@code user_left}, which the nodes also read to follow presence. */
+  private void announce(User user, boolean arrived, String except) {
+    broadcast(arrived ? "user_joined" : "user_left", ServerFrames.presence(arrived, roomId, user),
+        except, 0, new NodeRooms.PresenceChange(user, arrived), null, null);
+  }
+
+  /**
+   * One Deliver per node that hosts members, the same frame bytes for all of them. {@code reply}
+   * (an ack) travels inside the Deliver to {@code replyNode}, so that a node gets a message and
+   * its ack together or not at all; on its own when that node hosts no members.
+   */
+  private void broadcast(String type, byte[] frame, String except, long frameSeq,
+      NodeRooms.PresenceChange change, ActorRef<NodeRooms.RoomEvent> replyNode, NodeRooms.Reply reply) {
+    Set<ActorRef<NodeRooms.RoomEvent>> nodes = presence.nodes();
+    if (!nodes.isEmpty()) {
+      metrics.broadcasts.increment();
+      metrics.frameOut(type).increment();
+      NodeRooms.Deliver deliver = new NodeRooms.Deliver(
+          roomId, frame, except, frameSeq, change, System.currentTimeMillis(), null);
+      for (ActorRef<NodeRooms.RoomEvent> node : nodes) {
+        node.tell(node.equals(replyNode) ? deliver.withReply(reply) : deliver);
+        (node.path().address().hasLocalScope() ? metrics.fanoutLocal : metrics.fanoutRemote).increment();
       }
     }
-    return this;
-  }
-
-  private Behavior<Command> onRejoin(Rejoin rejoin) {
-    if (rejoin.replyTo() != null) rejoin.replyTo().tell(new NodeFanout.Rejoined(roomId));
-    for (Member member : rejoin.members()) ensureMember(member);
-    seq = Math.max(seq, rejoin.seq());
-    for (User user : rejoin.users()) reportedUsers.putIfAbsent(user.id(), user);
-    if (!timers.isTimerActive(SettleRejoins.INSTANCE)) {
-      timers.startSingleTimer(SettleRejoins.INSTANCE, REJOIN_SETTLE);
-    }
-    if (rejoin.replyTo() == null) return onReleaseHeld(); // the predecessor's complete state
-    if (!settled) holdFor(REJOIN_GRACE);
-    return this;
-  }
-
-  /** Users that were in the room before it was rebuilt and have no member now have left. */
-  private Behavior<Command> onSettleRejoins() {
-    for (User user : reportedUsers.values()) {
-      if (!members.isPresent(user.id())) announcePresence(user, false, null);
-    }
-    reportedUsers.clear();
-    return passivateIfEmpty();
-  }
-
-  private Behavior<Command> onStop() {
-    if (!members.isEmpty()) {
-      successor.tell(new Rejoin(List.copyOf(members.members()), seq, members.users(), null));
-    }
-    if (held != null) held.forEach(successor::tell);
-    return Behaviors.stopped();
-  }
-
-  /**
-   * A request from a connection this incarnation does not know: it joined an earlier one (lost
-   * with its node). Take it back without announcing it.
-   */
-  private Member ensureMember(Member member) {
-    Member known = members.get(member.connectionId());
-    if (known != null) return known;
-    admit(member, false);
-    return member;
-  }
-
-  private void admit(Member member, boolean announce) {
-    getContext().watchWith(member.client(), new MemberStopped(member.connectionId()));
-    if (members.add(member) && announce) {
-      announcePresence(member.user(), true, member.connectionId());
-    }
-  }
-
-  private void remove(String connectionId) {
-    Member member = members.remove(connectionId, user -> announcePresence(user, false, null));
-    if (member != null) getContext().unwatch(member.client());
-  }
-
-  /** {@code user_joined} / {@code user_left}, which fan-outs also read to follow presence. */
-  private void announcePresence(User user, boolean present, String except) {
-    broadcast(present ? "user_joined" : "user_left", ServerFrames.presence(present, roomId, user),
-        except, 0, new NodeFanout.PresenceChange(user, present));
-  }
-
-  private Behavior<Command> passivateIfEmpty() {
-    if (members.isEmpty() && !passivating) {
-      passivating = true;
-      shard.tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
-    }
-    return this;
-  }
-
-  /** One Deliver per node that hosts members, the same frame bytes for all of them. */
-  private void broadcast(
-      String type, byte[] frame, String except, long frameSeq, NodeFanout.PresenceChange presence) {
-    if (members.isEmpty()) return;
-    metrics.broadcasts.increment();
-    metrics.frameOut(type).increment();
-    NodeFanout.Deliver deliver = new NodeFanout.Deliver(
-        roomId, frame, except, frameSeq, presence, System.currentTimeMillis());
-    for (ActorRef<NodeFanout.Command> node : members.nodes()) {
-      node.tell(deliver);
-      (node.path().address().hasLocalScope() ? metrics.fanoutLocal : metrics.fanoutRemote).increment();
-    }
-  }
-
-  private void reply(Member member, String type, byte[] frame) {
-    reply(metrics, member, type, frame);
-  }
-
-  private static void reply(ParleyMetrics metrics, Member member, String type, byte[] frame) {
-    metrics.frameOut(type).increment();
-    member.fanout().tell(new NodeFanout.DeliverTo(member.connectionId(), frame, null, null));
-  }
-
-  private static String newMessageId() {
-    ThreadLocalRandom random = ThreadLocalRandom.current();
-    return Long.toString(System.currentTimeMillis(), 36) + "-"
-        + Long.toUnsignedString(random.nextLong(), 36);
+    if (reply != null && !nodes.contains(replyNode)) replyNode.tell(reply);
   }
 }

@@ -3,12 +3,12 @@ package io.parley.common;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.typesafe.config.ConfigFactory;
-import io.parley.client.ClientActor;
+import io.parley.protocol.ErrorCode;
 import io.parley.protocol.RequestId;
 import io.parley.protocol.User;
-import io.parley.room.Member;
-import io.parley.room.NodeFanout;
+import io.parley.room.NodeRooms;
 import io.parley.room.RoomActor;
+import io.parley.room.UserCount;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -22,12 +22,18 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Every message that crosses nodes round-trips through the project's CBOR serializer, with the
- * node's real serialization config (Java serialization off).
+ * node's real serialization config (Java serialization off): what nodes send rooms, and what
+ * rooms send nodes.
  */
 class CborSerializationTest {
   private static ActorTestKit kit;
   private static SerializationTestKit serialization;
-  private static Member member;
+  private static ActorRef<NodeRooms.RoomEvent> node;
+  private static ActorRef<RoomActor.Command> room;
+  private static final User ANN = new User("u1", "Ann ☃");
+  private static final RequestId ID = new RequestId("\"c-17\"");
+  private static final byte[] FRAME =
+      "{\"type\":\"new_message\",\"payload\":{\"content\":\"ü\"}}".getBytes(StandardCharsets.UTF_8);
 
   @BeforeAll
   static void start() {
@@ -39,9 +45,8 @@ class CborSerializationTest {
             """)
         .withFallback(ConfigFactory.parseResources("serialization.conf")));
     serialization = kit.serializationTestKit();
-    ActorRef<String> client = kit.createTestProbe(String.class).ref();
-    ActorRef<NodeFanout.Command> fanout = kit.createTestProbe(NodeFanout.Command.class).ref();
-    member = new Member("c-1", new User("u1", "Ann ☃"), client, fanout);
+    node = kit.createTestProbe(NodeRooms.RoomEvent.class).ref();
+    room = kit.createTestProbe(RoomActor.Command.class).ref();
   }
 
   @AfterAll
@@ -49,10 +54,10 @@ class CborSerializationTest {
     kit.shutdownTestKit();
   }
 
-  private static void roundTrips(Object message) {
+  private static Object roundTrips(Object message) {
     assertThat(SerializationExtension.get(kit.system().classicSystem()).findSerializerFor(message))
         .isInstanceOf(JacksonCborSerializer.class);
-    serialization.verifySerialization(message, true);
+    return serialization.verifySerialization(message, false);
   }
 
   @Test
@@ -61,46 +66,52 @@ class CborSerializationTest {
   }
 
   @Test
-  void roomCommandsRoundTrip() {
-    RequestId id = new RequestId("\"c-17\"");
-    roundTrips(new RoomActor.Join(member, id));
-    roundTrips(new RoomActor.Join(member, null));
-    roundTrips(new RoomActor.Leave(member, new RequestId("42")));
-    roundTrips(new RoomActor.Post(member, id, "hello \u0000 ünïcode 🎉", "m-1"));
-    roundTrips(new RoomActor.Post(member, null, "no reply", null));
-    roundTrips(new RoomActor.Typing(member, true));
-    roundTrips(new RoomActor.GetOnline(member, id));
-    roundTrips(new RoomActor.Rejoin(
-        List.of(member, member), 41, List.of(member.user(), new User("u2", "Ben")), member.fanout()));
-    roundTrips(new RoomActor.Rejoin(List.of(), 0, List.of(), null));
-    roundTrips(new NodeFanout.Rejoined("room-1"));
-    roundTrips(new ClientActor.JoinRefused("room-1"));
+  void whatNodesSendRoomsRoundTrips() {
+    for (RoomActor.Command command : List.<RoomActor.Command>of(
+        new RoomActor.Wake(node),
+        new RoomActor.Snapshot(node, List.of(new UserCount(ANN, 2)), 41, List.of(ANN, new User("u2", "Ben"))),
+        new RoomActor.Snapshot(node, List.of(), 0, List.of()),
+        new RoomActor.Join(node, 7, "c-1", ANN, 1, ID),
+        new RoomActor.Join(node, 8, "c-1", ANN, 1, null),
+        new RoomActor.Presence(node, ANN, 0),
+        new RoomActor.Post(node, 9, "c-1", ANN, new RequestId("42"), "m-1", "hello \u0000 ünïcode 🎉", "m-0"),
+        new RoomActor.Post(node, 10, "c-1", ANN, null, "m-2", "no reply", null),
+        new RoomActor.Typing(node, "c-1", ANN, true),
+        new RoomActor.GetOnline(node, 11, "c-1", ID))) {
+      assertThat(roundTrips(command)).isEqualTo(command);
+    }
   }
 
   @Test
-  void deliveriesRoundTripWithTheirFrameBytes() {
-    byte[] frame = "{\"type\":\"new_message\",\"payload\":{\"content\":\"ü\"}}".getBytes(StandardCharsets.UTF_8);
-    NodeFanout.PresenceChange left = new NodeFanout.PresenceChange(member.user(), false);
-    NodeFanout.Deliver deliver = new NodeFanout.Deliver("room-1", frame, "c-1", 7, left, 1_795_000_000_000L);
-    NodeFanout.Deliver back = (NodeFanout.Deliver) serialization.verifySerialization(deliver, false);
-    assertThat(back.frame()).isEqualTo(frame);
+  void whatRoomsSendNodesRoundTripsWithTheFrameBytes() {
+    assertThat(roundTrips(new NodeRooms.Hello("room-1", room))).isEqualTo(new NodeRooms.Hello("room-1", room));
+    NodeRooms.Refused refused = new NodeRooms.Refused("room-1", ErrorCode.TOO_MANY_ROOMS, "full");
+    assertThat(roundTrips(refused)).isEqualTo(refused);
+
+    NodeRooms.PresenceChange left = new NodeRooms.PresenceChange(ANN, false);
+    NodeRooms.Reply ack = new NodeRooms.Reply("room-1", 9, "c-1", FRAME);
+    NodeRooms.Deliver deliver = new NodeRooms.Deliver("room-1", FRAME, "c-1", 7, left, 1_795_000_000_000L, ack);
+    NodeRooms.Deliver back = (NodeRooms.Deliver) roundTrips(deliver);
+    assertThat(back.frame()).isEqualTo(FRAME);
     assertThat(back.room()).isEqualTo("room-1");
     assertThat(back.except()).isEqualTo("c-1");
     assertThat(back.seq()).isEqualTo(7);
     assertThat(back.presence()).isEqualTo(left);
     assertThat(back.sentAt()).isEqualTo(1_795_000_000_000L);
-    NodeFanout.Deliver plain = (NodeFanout.Deliver) serialization.verifySerialization(
-        new NodeFanout.Deliver("room-1", frame, null, 0, null, 0), false);
+    assertThat(back.reply().frame()).isEqualTo(FRAME);
+    assertThat(back.reply().ref()).isEqualTo(9);
+    NodeRooms.Deliver plain = (NodeRooms.Deliver) roundTrips(
+        new NodeRooms.Deliver("room-1", FRAME, null, 0, null, 0, null));
     assertThat(plain.except()).isNull();
     assertThat(plain.presence()).isNull();
+    assertThat(plain.reply()).isNull();
 
-    NodeFanout.DeliverTo to = new NodeFanout.DeliverTo("c-2", frame, "room-1", List.of(member.user()));
-    NodeFanout.DeliverTo toBack = (NodeFanout.DeliverTo) serialization.verifySerialization(to, false);
-    assertThat(toBack.frame()).isEqualTo(frame);
-    assertThat(toBack.connectionId()).isEqualTo("c-2");
-    assertThat(toBack.room()).isEqualTo("room-1");
-    assertThat(toBack.users()).containsExactly(member.user());
-    assertThat(((NodeFanout.DeliverTo) serialization.verifySerialization(
-        new NodeFanout.DeliverTo("c-2", frame, null, null), false)).users()).isNull();
+    NodeRooms.Joined joined = (NodeRooms.Joined) roundTrips(
+        new NodeRooms.Joined("room-1", 7, "c-2", FRAME, List.of(ANN)));
+    assertThat(joined.roomInfo()).isEqualTo(FRAME);
+    assertThat(joined.users()).containsExactly(ANN);
+    assertThat(joined.ref()).isEqualTo(7);
+    NodeRooms.Reply reply = (NodeRooms.Reply) roundTrips(ack);
+    assertThat(reply.connectionId()).isEqualTo("c-1");
   }
 }
