@@ -3,6 +3,7 @@ package io.parley.app;
 import io.parley.auth.TokenVerifier;
 import io.parley.client.ClientActor;
 import io.parley.client.Connections;
+import io.parley.history.RoomLog;
 import io.parley.common.Addresses;
 import io.parley.http.ChatRoutes;
 import io.parley.http.HttpServer;
@@ -49,13 +50,15 @@ public final class Guardian {
   private static final Duration REQUEST_TIMEOUT = Duration.ofMillis(9500);
   /** How often an unanswered Wake is repeated while a room moves. */
   private static final Duration WAKE_INTERVAL = Duration.ofMillis(500);
+  /** A room's newest messages kept in memory: at least the 100 a join may ask to replay. */
+  private static final int ROOM_CACHE = 100;
   /** How long a new room incarnation waits for the nodes' snapshots. */
   private static final Duration GATHER_TIMEOUT = Duration.ofSeconds(2);
 
   private Guardian() {}
 
-  public static Behavior<Void> create(
-      ParleySettings settings, TokenVerifier verifier, CompletableFuture<ServerBinding> bound) {
+  public static Behavior<Void> create(ParleySettings settings, TokenVerifier verifier, RoomLog log,
+      CompletableFuture<ServerBinding> bound) {
     return Behaviors.setup(ctx -> {
       ActorSystem<Void> system = ctx.getSystem();
       Cluster cluster = Cluster.get(system);
@@ -72,7 +75,8 @@ public final class Guardian {
           System::nanoTime), NodeRooms.NAME);
       ActorRef<HostedRooms.Command> hosted =
           ctx.spawn(HostedRooms.create(settings.maxRoomsPerNode()), "hosted-rooms");
-      RoomActor.initSharding(sharding, hosted, () -> reachableNodes(system), GATHER_TIMEOUT);
+      RoomActor.initSharding(sharding, hosted, () -> reachableNodes(system), log, GATHER_TIMEOUT,
+          ROOM_CACHE);
       String nodeName = settings.nodeName().isEmpty()
           ? Addresses.hostPort(self)
           : settings.nodeName();
@@ -97,7 +101,7 @@ public final class Guardian {
               settings.websocket(),
               settings.client().outgoingBuffer(),
               settings.devMode() ? settings.jwt() : null),
-          clusterReady(system));
+          clusterReady(system, log));
       HttpServer.start(system, routes.routes(), settings.http())
           .whenComplete((binding, failure) -> {
             if (binding != null) bound.complete(binding);
@@ -122,13 +126,13 @@ public final class Guardian {
     return nodes;
   }
 
-  /** Up in the cluster, and the room region registered with its coordinator. */
+  /** Up in the cluster, the room log reachable, and the room region registered with its coordinator. */
   private static java.util.function.Supplier<CompletionStage<Boolean>> clusterReady(
-      ActorSystem<?> system) {
+      ActorSystem<?> system, RoomLog log) {
     ClusterShardingHealthCheck sharding = new ClusterShardingHealthCheck(system.classicSystem());
     Cluster cluster = Cluster.get(system);
     return () -> {
-      if (cluster.selfMember().status() != MemberStatus.up()) {
+      if (cluster.selfMember().status() != MemberStatus.up() || !log.reachable()) {
         return CompletableFuture.completedFuture(false);
       }
       return FutureConverters.asJava(sharding.apply()).thenApply(ok -> (Boolean) ok);

@@ -3,6 +3,7 @@ package io.parley.app;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.parley.auth.TokenVerifier;
+import io.parley.history.RoomLog;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -35,15 +36,40 @@ public final class ParleyNode implements AutoCloseable {
     Config config = withSeedNodes(configured);
     ParleySettings settings = ParleySettings.load(config);
     TokenVerifier verifier = TokenVerifier.create(settings.jwt());
+    refuseEmbeddedStoreInACluster(config, settings);
+    RoomLog log = RoomLog.open(settings.log());
     CompletableFuture<ServerBinding> bound = new CompletableFuture<>();
-    ActorSystem<Void> system =
-        ActorSystem.create(Guardian.create(settings, verifier, bound), SYSTEM_NAME, config);
+    ActorSystem<Void> system;
+    try {
+      system = ActorSystem.create(Guardian.create(settings, verifier, log, bound), SYSTEM_NAME, config);
+    } catch (RuntimeException e) {
+      log.close();
+      throw e;
+    }
+    system.getWhenTerminated().whenComplete((done, failure) -> log.close());
     try {
       return new ParleyNode(
           system, bound.get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS), settings);
     } catch (Exception e) {
       system.terminate();
       throw e;
+    }
+  }
+
+  /**
+   * Each node's embedded store would keep its own history of the same rooms: a node configured
+   * to join other nodes must use a shared store (PostgreSQL).
+   */
+  private static void refuseEmbeddedStoreInACluster(Config config, ParleySettings settings) {
+    if (!settings.log().embedded()) return;
+    String self = config.getString("pekko.remote.artery.canonical.hostname") + ":"
+        + config.getInt("pekko.remote.artery.canonical.port");
+    for (String seed : config.getStringList("pekko.cluster.seed-nodes")) {
+      if (!seed.endsWith("@" + self)) {
+        throw new IllegalStateException("this node joins a cluster (PARLEY_SEED_NODES names " + seed
+            + ") but keeps history in an embedded store, which would fork it: set PARLEY_DB_URL to the "
+            + "cluster's PostgreSQL");
+      }
     }
   }
 

@@ -4,8 +4,10 @@ import com.typesafe.config.Config;
 import io.parley.auth.JwtSettings;
 import io.parley.client.ClientSettings;
 import io.parley.http.ChatRoutes;
+import io.parley.history.LogSettings;
 import io.parley.http.HttpSettings;
 import io.parley.ws.WebSocketSettings;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Set;
@@ -19,9 +21,13 @@ public record ParleySettings(
     WebSocketSettings websocket,
     ClientSettings client,
     int maxRoomsPerNode,
+    LogSettings log,
     Duration drainDelay,
     Duration closeTimeout,
     boolean devMode) {
+
+  /** How long a publish's idempotency key holds (docs/protocol.md, "Server API"). */
+  static final Duration IDEMPOTENCY_WINDOW = Duration.ofHours(24);
 
   /** How long a closing socket waits for the peer's close frame. */
   static final Duration CLOSE_HANDSHAKE_TIMEOUT = Duration.ofSeconds(3);
@@ -72,6 +78,16 @@ public record ParleySettings(
             limits.getInt("max-connections"),
             limits.getInt("max-connections-per-user")),
         limits.getInt("max-rooms-per-node"),
+        new LogSettings(
+            config.getString("storage.url").trim(),
+            config.getString("storage.user"),
+            config.getString("storage.password"),
+            Path.of(config.getString("storage.data-dir")),
+            config.getInt("history.keep-messages"),
+            config.getDuration("history.keep-for"),
+            config.getInt("history.recovery-limit"),
+            IDEMPOTENCY_WINDOW,
+            config.getDuration("storage.timeout")),
         config.getDuration("shutdown.drain-delay"),
         config.getDuration("shutdown.close-timeout"),
         switch (devMode) {

@@ -18,10 +18,23 @@ public sealed interface ClientRequest {
     if (this instanceof Typing typing) return typing.typing() ? "typing" : "stop_typing";
     if (this instanceof OnlineUsers) return "online_users";
     if (this instanceof Ping) return "ping";
+    if (this instanceof History) return "history";
     return "invalid";
   }
 
-  record JoinRoom(RequestId id, String room) implements ClientRequest {}
+  /**
+   * {@code history}: how many of the room's newest messages to replay after {@code room_info}
+   * (0-100); {@code since}: what the client last saw of the room, to recover what it missed, or
+   * null.
+   */
+  record JoinRoom(RequestId id, String room, int history, Since since) implements ClientRequest {
+    public JoinRoom(RequestId id, String room) {
+      this(id, room, 0, null);
+    }
+  }
+
+  /** The last message a client saw of a room: its seq, in the room log's epoch. */
+  record Since(long seq, String epoch) {}
 
   record LeaveRoom(RequestId id, String room) implements ClientRequest {}
 
@@ -33,6 +46,12 @@ public sealed interface ClientRequest {
   record Typing(RequestId id, String room, boolean typing) implements ClientRequest {}
 
   record OnlineUsers(RequestId id, String room) implements ClientRequest {}
+
+  /**
+   * Kept messages of a room: at most {@code limit} just before seq {@code before}, just after
+   * {@code after}, or (both null) the newest.
+   */
+  record History(RequestId id, String room, Long before, Long after, int limit) implements ClientRequest {}
 
   record Ping(RequestId id) implements ClientRequest {
     @Override

@@ -16,6 +16,9 @@ import java.util.function.Function;
  */
 public final class RequestDecoder {
   static final int MAX_ID_LENGTH = 128;
+  /** Most messages a join replays or a history request returns. */
+  static final int MAX_HISTORY = 100;
+  static final int DEFAULT_HISTORY_LIMIT = 50;
   private static final int MAX_NESTING = 32;
 
   private static final ObjectMapper MAPPER =
@@ -79,6 +82,7 @@ public final class RequestDecoder {
           roomScoped(id, room, payload, true, r -> new ClientRequest.Typing(id, r, false));
       case "online_users" ->
           roomScoped(id, room, payload, false, r -> new ClientRequest.OnlineUsers(id, r));
+      case "history" -> roomScoped(id, room, payload, false, r -> history(id, r, payload));
       case "ping" -> new ClientRequest.Ping(id);
       default -> invalid(id, room, ErrorCode.UNKNOWN_TYPE, "unknown type '" + clip(type) + "'");
     };
@@ -92,7 +96,50 @@ public final class RequestDecoder {
     }
     String room = roomId.textValue();
     if (!RoomIds.isValid(room)) return invalidRoom(id, room);
-    return join ? new ClientRequest.JoinRoom(id, room) : new ClientRequest.LeaveRoom(id, room);
+    if (!join) return new ClientRequest.LeaveRoom(id, room);
+    JsonNode history = payload.get("history");
+    if (present(history) && !isIntegerIn(history, 0, MAX_HISTORY)) {
+      return invalid(id, room, ErrorCode.INVALID_PAYLOAD, "payload.history must be an integer 0-" + MAX_HISTORY);
+    }
+    JsonNode since = payload.get("since");
+    if (!present(since)) return new ClientRequest.JoinRoom(id, room, present(history) ? history.intValue() : 0, null);
+    JsonNode seq = since.get("seq");
+    JsonNode epoch = since.get("epoch");
+    if (!since.isObject() || seq == null || !isIntegerIn(seq, 0, Long.MAX_VALUE) || epoch == null || !epoch.isTextual()) {
+      return invalid(id, room, ErrorCode.INVALID_PAYLOAD,
+          "payload.since must be {\"seq\": a non-negative integer, \"epoch\": a string}");
+    }
+    return new ClientRequest.JoinRoom(id, room, present(history) ? history.intValue() : 0,
+        new ClientRequest.Since(seq.longValue(), epoch.textValue()));
+  }
+
+  /** {@code history}: {@code before} or {@code after} (not both), and {@code limit} 1-100 (50). */
+  private static ClientRequest history(RequestId id, String room, ObjectNode payload) {
+    JsonNode before = payload == null ? null : payload.get("before");
+    JsonNode after = payload == null ? null : payload.get("after");
+    JsonNode limit = payload == null ? null : payload.get("limit");
+    if (present(before) && !isIntegerIn(before, 0, Long.MAX_VALUE)
+        || present(after) && !isIntegerIn(after, 0, Long.MAX_VALUE)) {
+      return invalid(id, room, ErrorCode.INVALID_PAYLOAD, "payload.before and payload.after must be non-negative integers");
+    }
+    if (present(before) && present(after)) {
+      return invalid(id, room, ErrorCode.INVALID_PAYLOAD, "payload.before and payload.after cannot be combined");
+    }
+    if (present(limit) && !isIntegerIn(limit, 1, MAX_HISTORY)) {
+      return invalid(id, room, ErrorCode.INVALID_PAYLOAD, "payload.limit must be an integer 1-" + MAX_HISTORY);
+    }
+    return new ClientRequest.History(id, room,
+        present(before) ? before.longValue() : null,
+        present(after) ? after.longValue() : null,
+        present(limit) ? limit.intValue() : DEFAULT_HISTORY_LIMIT);
+  }
+
+  private static boolean present(JsonNode node) {
+    return node != null && !node.isNull();
+  }
+
+  private static boolean isIntegerIn(JsonNode node, long min, long max) {
+    return node.isIntegralNumber() && node.canConvertToLong() && node.longValue() >= min && node.longValue() <= max;
   }
 
   private static ClientRequest sendMessage(RequestId id, String room, ObjectNode payload) {

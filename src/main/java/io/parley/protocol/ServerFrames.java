@@ -5,7 +5,9 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.Collection;
+import java.util.List;
 
 /**
  * Renders server frames (PROTOCOL.md, "Server → client") to UTF-8 JSON. A broadcast is rendered
@@ -66,11 +68,45 @@ public final class ServerFrames {
   public static byte[] users(boolean roomInfo, String room, RequestId id, Collection<User> users) {
     return frame(roomInfo ? "room_info" : "online_users", room, id, g -> {
       g.writeObjectFieldStart("payload");
+      writeUsers(g, room, users);
+      g.writeEndObject();
+    });
+  }
+
+  private static void writeUsers(JsonGenerator g, String room, Collection<User> users) throws IOException {
+    g.writeStringField("room_id", room);
+    g.writeArrayFieldStart("users");
+    for (User user : users) writeUser(g, user);
+    g.writeEndArray();
+    g.writeNumberField("count", users.size());
+  }
+
+  /**
+   * {@code room_info}: the room's distinct users, its latest {@code seq} and its log's {@code
+   * epoch}, and {@code recovered} when the join asked to recover (null otherwise).
+   */
+  public static byte[] roomInfo(
+      String room, RequestId id, Collection<User> users, long seq, String epoch, Boolean recovered) {
+    return frame("room_info", room, id, g -> {
+      g.writeObjectFieldStart("payload");
+      writeUsers(g, room, users);
+      g.writeNumberField("seq", seq);
+      g.writeStringField("epoch", epoch);
+      if (recovered != null) g.writeBooleanField("recovered", recovered);
+      g.writeEndObject();
+    });
+  }
+
+  /** {@code history}: kept messages (rendered {@code new_message} frames), oldest first. */
+  public static byte[] history(RequestId id, String room, String epoch, long seq, List<byte[]> messages) {
+    return frame("history", room, id, g -> {
+      g.writeObjectFieldStart("payload");
       g.writeStringField("room_id", room);
-      g.writeArrayFieldStart("users");
-      for (User user : users) writeUser(g, user);
+      g.writeStringField("epoch", epoch);
+      g.writeNumberField("seq", seq);
+      g.writeArrayFieldStart("messages");
+      for (byte[] message : messages) g.writeRawValue(new String(message, StandardCharsets.UTF_8));
       g.writeEndArray();
-      g.writeNumberField("count", users.size());
       g.writeEndObject();
     });
   }

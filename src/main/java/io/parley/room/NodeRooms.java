@@ -70,8 +70,11 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
   /** A room request of a connection: join, leave, send, typing, online users. */
   public record Request(String connectionId, ClientRequest request) implements ClientCommand {}
 
-  /** The room's incarnation greets the node: answer with a snapshot, then talk to it directly. */
-  public record Hello(String room, ActorRef<RoomActor.Command> incarnation) implements RoomEvent {}
+  /**
+   * The room's incarnation greets the node: answer with a snapshot, then talk to it directly.
+   * {@code epoch} is its log's: seqs of another epoch are another count.
+   */
+  public record Hello(String room, ActorRef<RoomActor.Command> incarnation, String epoch) implements RoomEvent {}
 
   /** The room cannot be hosted: its requests get {@code code} and its members are dropped. */
   public record Refused(String room, ErrorCode code, String message) implements RoomEvent {}
@@ -93,9 +96,12 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
   /** The answer to request {@code ref} of a connection. */
   public record Reply(String room, long ref, String connectionId, byte[] frame) implements RoomEvent {}
 
-  /** The answer to a join: the connection's {@code room_info}, and the room's users. */
-  public record Joined(String room, long ref, String connectionId, byte[] roomInfo, List<User> users)
-      implements RoomEvent {}
+  /**
+   * The answer to a join: the connection's {@code room_info}, the room's users, and the stored
+   * messages to replay to it (oldest first), which are never dropped.
+   */
+  public record Joined(String room, long ref, String connectionId, byte[] roomInfo, List<User> users,
+      List<byte[]> replay) implements RoomEvent {}
 
   public record PresenceChange(User user, boolean present) {}
 
@@ -156,6 +162,8 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
     final String room;
     /** The room's current incarnation, or null while waking it. */
     ActorRef<RoomActor.Command> incarnation;
+    /** The epoch of the room's log that {@link #lastSeq} counts in. */
+    String epoch;
     long wokeAt;
     final Map<String, Connection> members = new HashMap<>();
     /** Members that have had their room_info: they get the room's frames. */
@@ -247,8 +255,8 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
     if (connection == null) return this;
     ClientRequest req = request.request();
     String room = req.room();
-    if (req instanceof ClientRequest.JoinRoom) {
-      join(connection, req);
+    if (req instanceof ClientRequest.JoinRoom join) {
+      join(connection, join);
     } else if (req instanceof ClientRequest.LeaveRoom) {
       if (connection.rooms.contains(room)) leave(rooms.get(room), connection);
       if (req.id() != null) reply(connection, "ack", ServerFrames.ack(req.id(), room));
@@ -265,20 +273,26 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
     return this;
   }
 
-  private void join(Connection connection, ClientRequest join) {
+  /**
+   * A join; one that the connection already made answers {@code room_info} again and replays
+   * nothing (the {@code history} request reads back).
+   */
+  private void join(Connection connection, ClientRequest.JoinRoom join) {
     String room = join.room();
-    if (!connection.rooms.contains(room)) {
-      if (connection.rooms.size() >= settings.roomsPerConnection()) {
-        error(connection, join.id(), room, ErrorCode.TOO_MANY_ROOMS,
-            "at most " + settings.roomsPerConnection() + " rooms per connection");
-        return;
-      }
-      Link link = rooms.computeIfAbsent(room, Link::new);
-      connection.rooms.add(room);
-      link.members.put(connection.id, connection);
-      link.connections.merge(connection.user.id(), 1, Integer::sum);
+    if (connection.rooms.contains(room)) {
+      submit(rooms.get(room), connection, new ClientRequest.JoinRoom(join.id(), room));
+      return;
     }
-    submit(rooms.get(room), connection, join);
+    if (connection.rooms.size() >= settings.roomsPerConnection()) {
+      error(connection, join.id(), room, ErrorCode.TOO_MANY_ROOMS,
+          "at most " + settings.roomsPerConnection() + " rooms per connection");
+      return;
+    }
+    Link link = rooms.computeIfAbsent(room, Link::new);
+    connection.rooms.add(room);
+    link.members.put(connection.id, connection);
+    link.connections.merge(connection.user.id(), 1, Integer::sum);
+    submit(link, connection, join);
   }
 
   /**
@@ -317,11 +331,14 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
     Connection c = pending.connection;
     ClientRequest request = pending.request;
     RoomActor.Command command;
-    if (request instanceof ClientRequest.JoinRoom) {
-      command = new RoomActor.Join(self, pending.ref, c.id, c.user, link.connectionsOf(c.user), request.id());
+    if (request instanceof ClientRequest.JoinRoom join) {
+      command = new RoomActor.Join(self, pending.ref, c.id, c.user, link.connectionsOf(c.user), join.id(),
+          join.history(), join.since());
     } else if (request instanceof ClientRequest.SendMessage message) {
       command = new RoomActor.Post(self, pending.ref, c.id, c.user, request.id(), pending.messageId,
           message.content(), message.replyTo());
+    } else if (request instanceof ClientRequest.History read) {
+      command = new RoomActor.GetHistory(self, pending.ref, c.id, read.id(), read.before(), read.after(), read.limit());
     } else {
       command = new RoomActor.GetOnline(self, pending.ref, c.id, request.id());
     }
@@ -351,6 +368,10 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
       byIncarnation.put(link.incarnation, link);
       context.watch(link.incarnation);
       waking.remove(link);
+    }
+    if (!hello.epoch().equals(link.epoch)) { // a new log: its seqs count from 1
+      link.epoch = hello.epoch();
+      link.lastSeq = 0;
     }
     link.incarnation.tell(new RoomActor.Snapshot(
         self, link.counts(), link.lastSeq, List.copyOf(link.seen.values())));
@@ -461,10 +482,17 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
     }
   }
 
+  /** An answer; to a join, it is an error (the room could not take it): no membership then. */
   private Behavior<Command> onReply(Reply reply) {
+    Link link = rooms.get(reply.room());
+    Pending pending = link == null ? null : link.pending.get(reply.ref());
     answered(reply.room(), reply.ref());
     Connection connection = connections.get(reply.connectionId());
     if (connection != null) send(connection, reply.frame());
+    if (pending != null && pending.request instanceof ClientRequest.JoinRoom
+        && connection != null && link.members.containsKey(connection.id)) {
+      leave(link, connection);
+    }
     return this;
   }
 
@@ -478,7 +506,10 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
         link.receiving.put(connection.id, connection.outbox);
       }
     }
-    if (connection != null) send(connection, joined.roomInfo());
+    if (connection != null) {
+      send(connection, joined.roomInfo());
+      for (byte[] message : joined.replay()) send(connection, message);
+    }
     return this;
   }
 

@@ -1,19 +1,26 @@
 package io.parley.room;
 
 import io.parley.common.CborSerializable;
+import io.parley.history.RoomLog;
 import io.parley.metrics.ParleyMetrics;
+import io.parley.protocol.ClientRequest;
 import io.parley.protocol.ErrorCode;
 import io.parley.protocol.RequestId;
 import io.parley.protocol.ServerFrames;
 import io.parley.protocol.User;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Deque;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -23,7 +30,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
-import org.apache.pekko.actor.typed.javadsl.StashBuffer;
+import org.apache.pekko.actor.typed.javadsl.ReceiveBuilder;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
@@ -34,15 +41,17 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
  * each node's {@link NodeRooms} reports how many connections each of its users has in the room,
  * sends the requests of its connections, and fans the room's frames out to them. The room owns
  * presence (a user is present while any node has a connection of theirs), the single message
- * order ({@code seq}) and its broadcasts, each rendered here once and sent once per node.
+ * order ({@code seq}), its durable log ({@link RoomLog}) and its broadcasts, each rendered here
+ * once and sent once per node.
  *
- * <p>Phases: a new incarnation first asks {@link HostedRooms} for a place on this node, then
- * says {@link NodeRooms.Hello} to every reachable node and waits for their {@link Snapshot}s
- * (requests wait in a stash meanwhile). From the snapshots it learns who is here and what the
- * nodes last saw of an earlier incarnation, which it may continue after a node loss or a
- * hand-off: it announces once who arrived and who left in between, and continues the seq. Then
- * it runs. It watches each node that hosts members (one watch per node, however many
- * connections), and stops when no node has members left.
+ * <p>A new incarnation starts in phases ({@link RoomStart}): a place on this node, its log, then
+ * a snapshot from every node. From the snapshots it learns who is here and what the nodes last
+ * saw of an earlier incarnation (after a node loss or a hand-off): it announces once who arrived
+ * and who left meanwhile, and sends each node the stored messages it missed. Then it runs: a
+ * message gets the next seq, is stored, and only then is delivered and acknowledged. While the
+ * store cannot be reached the room is {@code unavailable}: what needs the log is answered
+ * UNAVAILABLE until the log reads again. It watches each node that hosts members (one watch per
+ * node, however many connections) and stops when no node has members left.
  */
 public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
@@ -68,11 +77,12 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   /**
    * A connection joins; {@code connections} is its user's number of connections in the room on
-   * that node, this one included. Answered with {@link NodeRooms.Joined}.
+   * that node, this one included. {@code history} and {@code since} ask for a replay (a
+   * connection that was already a member asks for none). Answered with {@link NodeRooms.Joined}.
    */
   public record Join(
       ActorRef<NodeRooms.RoomEvent> node, long ref, String connectionId, User user,
-      int connections, RequestId id) implements Command {}
+      int connections, RequestId id, int history, ClientRequest.Since since) implements Command {}
 
   /** A user's connections on that node changed (a leave or a disconnect); 0: none left there. */
   public record Presence(ActorRef<NodeRooms.RoomEvent> node, User user, int connections)
@@ -92,32 +102,58 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
       ActorRef<NodeRooms.RoomEvent> node, long ref, String connectionId, RequestId id)
       implements Command {}
 
+  /** Answered with {@code history}: kept messages before or after a seq, or the newest. */
+  public record GetHistory(
+      ActorRef<NodeRooms.RoomEvent> node, long ref, String connectionId, RequestId id,
+      Long before, Long after, int limit) implements Command {}
+
   /** Sharding's stop message, on passivation and on hand-off to another node. */
-  private enum Stop implements Command { INSTANCE }
+  enum Stop implements Command { INSTANCE }
 
-  private record Hosted(boolean admitted) implements Command {}
+  record Hosted(boolean admitted) implements Command {}
 
-  private enum GatherTimeout implements Command { INSTANCE }
+  enum GatherTimeout implements Command { INSTANCE }
+
+  record Loaded(RoomLog.Room room) implements Command {}
+
+  record LoadFailed(String reason) implements Command {}
+
+  enum Reload implements Command { INSTANCE }
+
+  private record Stored(long seq) implements Command {}
+
+  private record NotStored(long seq, String reason) implements Command {}
+
+  /** Messages read from the log for a join that asked to recover from {@code since}. */
+  private record Recovered(Join join, List<RoomLog.Message> messages, String failure) implements Command {}
+
+  private record HistoryRead(GetHistory get, List<RoomLog.Message> messages, String failure) implements Command {}
+
+  /** A post given its seq and frame, waiting for the log. */
+  private record Storing(Post post, RoomLog.Message message) {}
 
   /**
    * What a room uses of the node it runs on.
    *
    * @param nodes the {@link NodeRooms} of every reachable cluster member, this node's included
    * @param gatherTimeout how long a new incarnation waits for the nodes' snapshots
+   * @param cacheSize how many of its newest messages a room keeps in memory
    */
   public record Site(
       ActorRef<ClusterSharding.ShardCommand> shard,
       ActorRef<HostedRooms.Command> hosted,
       Supplier<Collection<ActorRef<NodeRooms.RoomEvent>>> nodes,
-      Duration gatherTimeout) {}
+      RoomLog log,
+      Duration gatherTimeout,
+      int cacheSize) {}
 
   private static final int STASH_CAPACITY = 10_000;
 
-  public static void initSharding(
-      ClusterSharding sharding, ActorRef<HostedRooms.Command> hosted,
-      Supplier<Collection<ActorRef<NodeRooms.RoomEvent>>> nodes, Duration gatherTimeout) {
+  public static void initSharding(ClusterSharding sharding, ActorRef<HostedRooms.Command> hosted,
+      Supplier<Collection<ActorRef<NodeRooms.RoomEvent>>> nodes, RoomLog log, Duration gatherTimeout,
+      int cacheSize) {
     sharding.init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(),
-            new Site(ctx.getShard(), hosted, nodes, gatherTimeout)))
+            new Site(ctx.getShard(), hosted, nodes, log, gatherTimeout, cacheSize)))
         .withStopMessage(Stop.INSTANCE));
   }
 
@@ -131,179 +167,141 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
         Behaviors.withStash(STASH_CAPACITY, stash -> Behaviors.withTimers(timers -> {
           site.hosted().tell(new HostedRooms.Host(
               ctx.getSelf(), ctx.messageAdapter(Boolean.class, Hosted::new)));
-          return awaitingHost(ctx, stash, timers, roomId, site);
+          return RoomStart.awaitingHost(ctx, stash, timers, roomId, site);
         }))));
   }
 
-  /** Until {@link HostedRooms} answers: everything else waits. */
-  private static Behavior<Command> awaitingHost(ActorContext<Command> ctx, StashBuffer<Command> stash,
-      TimerScheduler<Command> timers, String roomId, Site site) {
-    return Behaviors.receive(Command.class)
-        .onMessage(Hosted.class, hosted -> hosted.admitted()
-            ? gather(ctx, stash, timers, roomId, site)
-            : stash.unstashAll(refusing(ctx, roomId, site)))
-        .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
-        .onMessage(Command.class, command -> keep(ctx, stash, command))
-        .build();
-  }
-
-  /** Says Hello to every reachable node and waits for their snapshots, or the timeout. */
-  private static Behavior<Command> gather(ActorContext<Command> ctx, StashBuffer<Command> stash,
-      TimerScheduler<Command> timers, String roomId, Site site) {
-    Set<ActorRef<NodeRooms.RoomEvent>> waiting = new HashSet<>(site.nodes().get());
-    NodeRooms.Hello hello = new NodeRooms.Hello(roomId, ctx.getSelf());
-    waiting.forEach(node -> node.tell(hello));
-    timers.startSingleTimer(GatherTimeout.INSTANCE, site.gatherTimeout());
-    List<Snapshot> snapshots = new ArrayList<>();
-    return Behaviors.receive(Command.class)
-        .onMessage(Snapshot.class, snapshot -> {
-          snapshots.add(snapshot);
-          waiting.remove(snapshot.node());
-          return waiting.isEmpty() ? run(ctx, stash, timers, roomId, site, snapshots) : Behaviors.same();
-        })
-        .onMessageEquals(GatherTimeout.INSTANCE, () -> {
-          ctx.getLog().warn("no snapshot from {} node(s) within {}; starting without them",
-              waiting.size(), site.gatherTimeout());
-          return run(ctx, stash, timers, roomId, site, snapshots);
-        })
-        .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
-        .onMessage(Command.class, command -> keep(ctx, stash, command))
-        .build();
-  }
-
-  private static Behavior<Command> run(ActorContext<Command> ctx, StashBuffer<Command> stash,
-      TimerScheduler<Command> timers, String roomId, Site site, List<Snapshot> snapshots) {
-    timers.cancel(GatherTimeout.INSTANCE);
-    return stash.unstashAll(new RoomActor(ctx, roomId, site, snapshots));
-  }
-
-  private static Behavior<Command> keep(
-      ActorContext<Command> ctx, StashBuffer<Command> stash, Command command) {
-    if (stash.isFull()) ctx.getLog().warn("stash full; dropped {}", command.getClass().getSimpleName());
-    else stash.stash(command);
-    return Behaviors.same();
-  }
-
-  /**
-   * A room started while its node already hosts its maximum of rooms: every node that wakes it is
-   * told {@link NodeRooms.Refused} (its requests get TOO_MANY_ROOMS), and it stops at once.
-   */
-  private static Behavior<Command> refusing(ActorContext<Command> ctx, String roomId, Site site) {
-    site.shard().tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
-    ParleyMetrics metrics = ParleyMetrics.get(ctx.getSystem());
-    NodeRooms.Refused refused = new NodeRooms.Refused(roomId, ErrorCode.TOO_MANY_ROOMS,
-        "the node this room would live on already hosts its maximum of rooms");
-    return Behaviors.receive(Command.class)
-        .onMessage(Wake.class, wake -> {
-          metrics.roomCapRefusals.increment();
-          wake.node().tell(refused);
-          return Behaviors.same();
-        })
-        .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
-        .onMessage(Command.class, ignored -> Behaviors.same()) // nodes send nothing else unless greeted
-        .build();
+  /** Reads the room's log; the answer comes as {@link Loaded} or {@link LoadFailed}. */
+  static void load(ActorContext<Command> ctx, String roomId, Site site) {
+    ctx.pipeToSelf(site.log().load(roomId, site.cacheSize()),
+        (room, failure) -> failure == null ? new Loaded(room) : new LoadFailed(failure.getMessage()));
   }
 
   private final ParleyMetrics metrics;
+  private final TimerScheduler<Command> timers;
   private final String roomId;
   private final Site site;
   private final RoomPresence presence = new RoomPresence();
   /** The nodes this room watches: exactly those that host members. */
   private final Set<ActorRef<NodeRooms.RoomEvent>> watched = new HashSet<>();
+  private RoomHistory history;
+  /** Messages given a seq and on their way into the log, in seq order. */
+  private final Deque<Storing> storing = new ArrayDeque<>();
+  /** The last seq given; the log may not have stored it yet. */
   private long seq;
 
   /**
-   * Starts from the nodes' snapshots: who is here, and what they saw of an earlier incarnation.
-   * Users they saw who are here no more are announced gone, once; users here whom they did not
-   * see are announced.
+   * Starts from the log and the nodes' snapshots: users the nodes saw who are here no more are
+   * announced gone, once; users here whom they did not see are announced; each node gets the
+   * stored messages it has not delivered.
    */
-  private RoomActor(ActorContext<Command> context, String roomId, Site site, List<Snapshot> snapshots) {
+  RoomActor(ActorContext<Command> context, TimerScheduler<Command> timers, String roomId, Site site,
+      RoomLog.Room log, List<Snapshot> snapshots) {
     super(context);
     this.metrics = ParleyMetrics.get(context.getSystem());
+    this.timers = timers;
     this.roomId = roomId;
     this.site = site;
+    this.history = new RoomHistory(log, site.cacheSize());
+    this.seq = history.stored();
     Map<String, User> seen = new LinkedHashMap<>();
     for (Snapshot snapshot : snapshots) {
-      seq = Math.max(seq, snapshot.lastSeq());
       snapshot.seen().forEach(user -> seen.putIfAbsent(user.id(), user));
       presence.replace(snapshot.node(), snapshot.users(), user -> {}, user -> {});
       watchIfHosting(snapshot.node());
     }
     for (User user : presence.users()) if (seen.remove(user.id()) == null) announce(user, true, null);
     for (User user : seen.values()) announce(user, false, null);
+    snapshots.forEach(this::catchUp);
     passivateIfEmpty();
   }
 
   @Override
   public Receive<Command> createReceive() {
-    return newReceiveBuilder()
+    return common(newReceiveBuilder())
         .onMessage(Post.class, this::onPost)
-        .onMessage(Typing.class, this::onTyping)
         .onMessage(Join.class, this::onJoin)
-        .onMessage(Presence.class, this::onPresence)
-        .onMessage(GetOnline.class, this::onGetOnline)
-        .onMessage(Snapshot.class, this::onSnapshot)
-        .onMessage(Wake.class, this::onWake)
-        .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
-        .onSignal(Terminated.class, this::onNodeStopped)
-        .onSignal(PostStop.class, stopped -> {
-          metrics.roomNodeWatches.addAndGet(-watched.size());
+        .onMessage(GetHistory.class, this::onGetHistory)
+        .onMessage(Stored.class, this::onStored)
+        .onMessage(NotStored.class, this::onNotStored)
+        .onMessage(Recovered.class, this::onRecovered)
+        .onMessage(HistoryRead.class, this::onHistoryRead)
+        .build();
+  }
+
+  /**
+   * The store could not take a message: what needs the log gets UNAVAILABLE (nothing is stored
+   * or sent) while the room reads its log again, every second until it can.
+   */
+  private Behavior<Command> unavailable(String reason) {
+    getContext().getLog().warn("room log unavailable ({}); answering UNAVAILABLE until it reads again", reason);
+    load(getContext(), roomId, site);
+    return common(newReceiveBuilder())
+        .onMessage(Post.class, post -> replyError(post.node(), post.ref(), post.connectionId(), post.id()))
+        .onMessage(Join.class, join -> {
+          presence.set(join.node(), join.user(), join.connections(),
+              user -> announce(user, true, join.connectionId()), user -> announce(user, false, null));
+          watchIfHosting(join.node());
+          return replyError(join.node(), join.ref(), join.connectionId(), join.id());
+        })
+        .onMessage(GetHistory.class, get -> replyError(get.node(), get.ref(), get.connectionId(), get.id()))
+        .onMessage(Stored.class, this::onStored)
+        .onMessage(NotStored.class, notStored -> {
+          failStoring(notStored);
+          return Behaviors.same();
+        })
+        .onMessage(Recovered.class, recovered -> replyError(recovered.join().node(), recovered.join().ref(),
+            recovered.join().connectionId(), recovered.join().id()))
+        .onMessage(HistoryRead.class, read -> replyError(read.get().node(), read.get().ref(),
+            read.get().connectionId(), read.get().id()))
+        .onMessage(Loaded.class, loaded -> {
+          history = new RoomHistory(loaded.room(), site.cacheSize());
+          seq = history.stored();
+          getContext().getLog().info("room log readable again at seq {}", seq);
           return this;
+        })
+        .onMessage(LoadFailed.class, failed -> {
+          timers.startSingleTimer(Reload.INSTANCE, Duration.ofSeconds(1));
+          return Behaviors.same();
+        })
+        .onMessageEquals(Reload.INSTANCE, () -> {
+          load(getContext(), roomId, site);
+          return Behaviors.same();
         })
         .build();
   }
 
+  /** What the room does whether or not its log can be reached. */
+  private ReceiveBuilder<Command> common(ReceiveBuilder<Command> builder) {
+    return builder
+        .onMessage(Typing.class, this::onTyping)
+        .onMessage(Presence.class, this::onPresence)
+        .onMessage(GetOnline.class, this::onGetOnline)
+        .onMessage(Snapshot.class, this::onSnapshot)
+        .onMessage(Wake.class, this::onWake)
+        .onMessageEquals(Stop.INSTANCE, this::onStop)
+        .onSignal(Terminated.class, this::onNodeStopped)
+        .onSignal(PostStop.class, this::onPostStop);
+  }
+
+  // ---- presence ---------------------------------------------------------------------------------
+
   private Behavior<Command> onWake(Wake wake) {
-    wake.node().tell(new NodeRooms.Hello(roomId, getContext().getSelf()));
-    return this;
+    wake.node().tell(new NodeRooms.Hello(roomId, getContext().getSelf(), history.epoch()));
+    return Behaviors.same();
   }
 
   private Behavior<Command> onSnapshot(Snapshot snapshot) {
-    seq = Math.max(seq, snapshot.lastSeq());
     presence.replace(snapshot.node(), snapshot.users(),
         user -> announce(user, true, null), user -> announce(user, false, null));
+    catchUp(snapshot);
     return afterPresenceChange(snapshot.node());
-  }
-
-  private Behavior<Command> onJoin(Join join) {
-    presence.set(join.node(), join.user(), join.connections(),
-        user -> announce(user, true, join.connectionId()), user -> announce(user, false, null));
-    watchIfHosting(join.node());
-    List<User> users = presence.users();
-    metrics.frameOut("room_info").increment();
-    join.node().tell(new NodeRooms.Joined(
-        roomId, join.ref(), join.connectionId(), ServerFrames.users(true, roomId, join.id(), users), users));
-    return this;
   }
 
   private Behavior<Command> onPresence(Presence change) {
     presence.set(change.node(), change.user(), change.connections(),
         user -> announce(user, true, null), user -> announce(user, false, null));
     return afterPresenceChange(change.node());
-  }
-
-  private Behavior<Command> onPost(Post post) {
-    long messageSeq = ++seq;
-    metrics.frameOut("ack").increment();
-    NodeRooms.Reply ack = new NodeRooms.Reply(roomId, post.ref(), post.connectionId(),
-        ServerFrames.messageAck(post.id(), roomId, post.messageId(), messageSeq));
-    broadcast("new_message",
-        ServerFrames.newMessage(roomId, post.messageId(), messageSeq, post.user(), post.content(), post.replyTo()),
-        post.connectionId(), messageSeq, null, post.node(), ack);
-    return this;
-  }
-
-  private Behavior<Command> onTyping(Typing typing) {
-    broadcast("user_typing", ServerFrames.userTyping(roomId, typing.user(), typing.typing()),
-        typing.connectionId(), 0, null, null, null);
-    return this;
-  }
-
-  private Behavior<Command> onGetOnline(GetOnline get) {
-    metrics.frameOut("online_users").increment();
-    get.node().tell(new NodeRooms.Reply(roomId, get.ref(), get.connectionId(),
-        ServerFrames.users(false, roomId, get.id(), presence.users())));
-    return this;
   }
 
   /** A node that hosted members stopped (it died, or left the cluster): its users are gone. */
@@ -332,8 +330,194 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   /** With no node hosting members, the room asks to stop; a node that comes later wakes it again. */
   private Behavior<Command> passivateIfEmpty() {
-    if (presence.isEmpty()) site.shard().tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
-    return this;
+    if (presence.isEmpty() && storing.isEmpty()) {
+      site.shard().tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
+    }
+    return Behaviors.same();
+  }
+
+  // ---- joins and history ------------------------------------------------------------------------
+
+  private Behavior<Command> onJoin(Join join) {
+    presence.set(join.node(), join.user(), join.connections(),
+        user -> announce(user, true, join.connectionId()), user -> announce(user, false, null));
+    watchIfHosting(join.node());
+    ClientRequest.Since since = join.since();
+    if (since == null) return joined(join, null, newest(join.history()));
+    long stored = history.stored();
+    if (!since.epoch().equals(history.epoch()) || since.seq() > stored) {
+      return joined(join, false, newest(join.history()));
+    }
+    if (stored - since.seq() > site.log().settings().recoveryLimit()) return joined(join, false, newest(join.history()));
+    Optional<List<RoomLog.Message>> known = history.after(since.seq(), (int) (stored - since.seq()));
+    if (known.isPresent()) return recover(join, known.get());
+    getContext().pipeToSelf(site.log().after(roomId, since.seq(), (int) (stored - since.seq())),
+        (messages, failure) -> new Recovered(join, messages, failure == null ? null : failure.getMessage()));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onRecovered(Recovered recovered) {
+    if (recovered.failure() != null) {
+      return replyError(recovered.join().node(), recovered.join().ref(), recovered.join().connectionId(),
+          recovered.join().id());
+    }
+    List<RoomLog.Message> messages = new ArrayList<>(recovered.messages());
+    long through = messages.isEmpty() ? recovered.join().since().seq() : messages.get(messages.size() - 1).seq();
+    history.after(through, Integer.MAX_VALUE).ifPresent(messages::addAll); // stored since the read
+    return recover(recovered.join(), messages);
+  }
+
+  /** Recovered when {@code messages} are every message after the client's seq; else its newest K. */
+  private Behavior<Command> recover(Join join, List<RoomLog.Message> messages) {
+    if (RoomHistory.contiguous(messages, join.since().seq(), history.stored())) return joined(join, true, messages);
+    return joined(join, false, newest(join.history()));
+  }
+
+  private List<RoomLog.Message> newest(int count) {
+    // the cache holds at least the 100 newest a join may ask for
+    return count == 0 ? List.of() : history.newest(count).orElse(List.of());
+  }
+
+  private Behavior<Command> joined(Join join, Boolean recovered, List<RoomLog.Message> replay) {
+    List<User> users = presence.users();
+    metrics.frameOut("room_info").increment();
+    join.node().tell(new NodeRooms.Joined(roomId, join.ref(), join.connectionId(),
+        ServerFrames.roomInfo(roomId, join.id(), users, history.stored(), history.epoch(), recovered),
+        users, frames(replay)));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onGetHistory(GetHistory get) {
+    Optional<List<RoomLog.Message>> known = get.before() != null ? history.before(get.before(), get.limit())
+        : get.after() != null ? history.after(get.after(), get.limit())
+        : history.newest(get.limit());
+    if (known.isPresent()) return historyReply(get, known.get());
+    CompletionStage<List<RoomLog.Message>> read = get.before() != null ? site.log().before(roomId, get.before(), get.limit())
+        : get.after() != null ? site.log().after(roomId, get.after(), get.limit())
+        : site.log().newest(roomId, get.limit());
+    getContext().pipeToSelf(read,
+        (messages, failure) -> new HistoryRead(get, messages, failure == null ? null : failure.getMessage()));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onHistoryRead(HistoryRead read) {
+    if (read.failure() != null) return replyError(read.get().node(), read.get().ref(), read.get().connectionId(), read.get().id());
+    return historyReply(read.get(), read.messages());
+  }
+
+  private Behavior<Command> historyReply(GetHistory get, List<RoomLog.Message> messages) {
+    metrics.frameOut("history").increment();
+    get.node().tell(new NodeRooms.Reply(roomId, get.ref(), get.connectionId(),
+        ServerFrames.history(get.id(), roomId, history.epoch(), history.stored(), frames(messages))));
+    return Behaviors.same();
+  }
+
+  /** Sends a node the stored messages it has not delivered (it missed them while the room moved). */
+  private void catchUp(Snapshot snapshot) {
+    if (snapshot.users().isEmpty() || snapshot.lastSeq() >= history.stored()) return;
+    history.after(snapshot.lastSeq(), Integer.MAX_VALUE).ifPresent(missed -> {
+      for (RoomLog.Message message : missed) {
+        snapshot.node().tell(new NodeRooms.Deliver(
+            roomId, message.frame(), null, message.seq(), null, System.currentTimeMillis(), null));
+      }
+    });
+  }
+
+  private static List<byte[]> frames(List<RoomLog.Message> messages) {
+    List<byte[]> frames = new ArrayList<>(messages.size());
+    for (RoomLog.Message message : messages) frames.add(message.frame());
+    return frames;
+  }
+
+  // ---- messages ---------------------------------------------------------------------------------
+
+  private Behavior<Command> onPost(Post post) {
+    Optional<Long> stored = history.seqOf(post.messageId());
+    if (stored.isPresent()) { // sent again after the room moved: it was stored before the move
+      ack(post, stored.get(), null, post.node());
+      return Behaviors.same();
+    }
+    long messageSeq = ++seq;
+    RoomLog.Message message = new RoomLog.Message(messageSeq, post.messageId(),
+        ServerFrames.newMessage(roomId, post.messageId(), messageSeq, post.user(), post.content(), post.replyTo()));
+    storing.addLast(new Storing(post, message));
+    getContext().pipeToSelf(site.log().append(roomId, message, null, Instant.now()),
+        (done, failure) -> failure == null ? new Stored(messageSeq) : new NotStored(messageSeq, failure.getMessage()));
+    return Behaviors.same();
+  }
+
+  /** Stored: now the message is delivered, and acknowledged with it. */
+  private Behavior<Command> onStored(Stored stored) {
+    Storing done = storing.removeFirst();
+    history.add(done.message());
+    ack(done.post(), stored.seq(), done.message().frame(), null);
+    return passivateIfEmpty();
+  }
+
+  private Behavior<Command> onNotStored(NotStored notStored) {
+    failStoring(notStored);
+    return unavailable(notStored.reason());
+  }
+
+  private void failStoring(NotStored notStored) {
+    Post post = storing.removeFirst().post();
+    replyError(post.node(), post.ref(), post.connectionId(), post.id());
+  }
+
+  /**
+   * Sharding stops the room (passivation, or a hand-off to another node): messages on their way
+   * into the log are delivered or refused first, so that none is stored without its ack.
+   */
+  private Behavior<Command> onStop() {
+    if (storing.isEmpty()) return Behaviors.stopped();
+    return Behaviors.receive(Command.class)
+        .onMessage(Stored.class, stored -> {
+          onStored(stored);
+          return storing.isEmpty() ? Behaviors.stopped() : Behaviors.same();
+        })
+        .onMessage(NotStored.class, notStored -> {
+          failStoring(notStored);
+          return storing.isEmpty() ? Behaviors.stopped() : Behaviors.same();
+        })
+        .onSignal(PostStop.class, this::onPostStop)
+        .build();
+  }
+
+  private Behavior<Command> onPostStop(PostStop stopped) {
+    metrics.roomNodeWatches.addAndGet(-watched.size());
+    return Behaviors.same();
+  }
+
+  /**
+   * The ack of a post; with {@code frame}, the message itself goes to every node, the ack inside
+   * the poster node's Deliver.
+   */
+  private void ack(Post post, long messageSeq, byte[] frame, ActorRef<NodeRooms.RoomEvent> alone) {
+    metrics.frameOut("ack").increment();
+    NodeRooms.Reply ack = new NodeRooms.Reply(roomId, post.ref(), post.connectionId(),
+        ServerFrames.messageAck(post.id(), roomId, post.messageId(), messageSeq));
+    if (frame == null) alone.tell(ack);
+    else broadcast("new_message", frame, post.connectionId(), messageSeq, null, post.node(), ack);
+  }
+
+  private Behavior<Command> onTyping(Typing typing) {
+    broadcast("user_typing", ServerFrames.userTyping(roomId, typing.user(), typing.typing()),
+        typing.connectionId(), 0, null, null, null);
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onGetOnline(GetOnline get) {
+    metrics.frameOut("online_users").increment();
+    get.node().tell(new NodeRooms.Reply(roomId, get.ref(), get.connectionId(),
+        ServerFrames.users(false, roomId, get.id(), presence.users())));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> replyError(ActorRef<NodeRooms.RoomEvent> node, long ref, String connectionId, RequestId id) {
+    metrics.frameOut("error").increment();
+    node.tell(new NodeRooms.Reply(roomId, ref, connectionId, ServerFrames.error(id, roomId, ErrorCode.UNAVAILABLE,
+        "the room's storage cannot be reached; nothing was stored or sent, try again")));
+    return Behaviors.same();
   }
 
   /** {@code user_joined} / {@code user_left}, which the nodes also read to follow presence. */

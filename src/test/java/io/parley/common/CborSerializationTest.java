@@ -3,6 +3,7 @@ package io.parley.common;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.typesafe.config.ConfigFactory;
+import io.parley.protocol.ClientRequest;
 import io.parley.protocol.ErrorCode;
 import io.parley.protocol.RequestId;
 import io.parley.protocol.User;
@@ -71,20 +72,23 @@ class CborSerializationTest {
         new RoomActor.Wake(node),
         new RoomActor.Snapshot(node, List.of(new UserCount(ANN, 2)), 41, List.of(ANN, new User("u2", "Ben"))),
         new RoomActor.Snapshot(node, List.of(), 0, List.of()),
-        new RoomActor.Join(node, 7, "c-1", ANN, 1, ID),
-        new RoomActor.Join(node, 8, "c-1", ANN, 1, null),
+        new RoomActor.Join(node, 7, "c-1", ANN, 1, ID, 50, new ClientRequest.Since(41, "e-1")),
+        new RoomActor.Join(node, 8, "c-1", ANN, 1, null, 0, null),
         new RoomActor.Presence(node, ANN, 0),
         new RoomActor.Post(node, 9, "c-1", ANN, new RequestId("42"), "m-1", "hello \u0000 ünïcode 🎉", "m-0"),
         new RoomActor.Post(node, 10, "c-1", ANN, null, "m-2", "no reply", null),
         new RoomActor.Typing(node, "c-1", ANN, true),
-        new RoomActor.GetOnline(node, 11, "c-1", ID))) {
+        new RoomActor.GetOnline(node, 11, "c-1", ID),
+        new RoomActor.GetHistory(node, 12, "c-1", ID, 40L, null, 50),
+        new RoomActor.GetHistory(node, 13, "c-1", null, null, null, 1))) {
       assertThat(roundTrips(command)).isEqualTo(command);
     }
   }
 
   @Test
   void whatRoomsSendNodesRoundTripsWithTheFrameBytes() {
-    assertThat(roundTrips(new NodeRooms.Hello("room-1", room))).isEqualTo(new NodeRooms.Hello("room-1", room));
+    NodeRooms.Hello hello = new NodeRooms.Hello("room-1", room, "e-1");
+    assertThat(roundTrips(hello)).isEqualTo(hello);
     NodeRooms.Refused refused = new NodeRooms.Refused("room-1", ErrorCode.TOO_MANY_ROOMS, "full");
     assertThat(roundTrips(refused)).isEqualTo(refused);
 
@@ -107,8 +111,9 @@ class CborSerializationTest {
     assertThat(plain.reply()).isNull();
 
     NodeRooms.Joined joined = (NodeRooms.Joined) roundTrips(
-        new NodeRooms.Joined("room-1", 7, "c-2", FRAME, List.of(ANN)));
+        new NodeRooms.Joined("room-1", 7, "c-2", FRAME, List.of(ANN), List.of(FRAME, FRAME)));
     assertThat(joined.roomInfo()).isEqualTo(FRAME);
+    assertThat(joined.replay()).hasSize(2).allSatisfy(frame -> assertThat(frame).isEqualTo(FRAME));
     assertThat(joined.users()).containsExactly(ANN);
     assertThat(joined.ref()).isEqualTo(7);
     NodeRooms.Reply reply = (NodeRooms.Reply) roundTrips(ack);

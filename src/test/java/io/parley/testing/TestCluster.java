@@ -35,15 +35,17 @@ public final class TestCluster implements AutoCloseable {
   public static TestCluster start(int size, String overrides, TestProbe<?> waiter) throws Exception {
     TestCluster cluster = new TestCluster();
     int seedPort = freePort();
+    String store = TestNode.sharedStoreUrl();
     try {
       for (int i = 0; i < size; i++) {
         int port = i == 0 ? seedPort : freePort();
         cluster.nodes.add(TestNode.start("""
             parley.node-name = "node-%d"
             parley.cluster.seed-nodes = "127.0.0.1:%d"
+            parley.storage.url = "%s"
             pekko.remote.artery.canonical.port = %d
             %s
-            """.formatted(i + 1, seedPort, port, overrides)));
+            """.formatted(i + 1, seedPort, store, port, overrides)));
       }
       waiter.awaitAssert(Duration.ofSeconds(40), Duration.ofMillis(200), () -> {
         for (ParleyNode node : cluster.nodes) {

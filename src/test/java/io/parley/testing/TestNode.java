@@ -4,6 +4,8 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.parley.app.ParleyNode;
 import java.net.URI;
+import java.nio.file.Path;
+import java.util.UUID;
 
 /** Starts real nodes on loopback with random ports, for end-to-end tests. */
 public final class TestNode {
@@ -23,8 +25,23 @@ public final class TestNode {
             pekko.coordinated-shutdown.exit-jvm = off
             pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off
             pekko.fail-mixed-versions = off
-            """.formatted(SECRET)))
+            parley.storage.data-dir = "%s"
+            """.formatted(SECRET, dataDir())))
         .withFallback(ConfigFactory.load());
+  }
+
+  /** A fresh directory for a node's embedded store, under target/. */
+  public static String dataDir() {
+    return Path.of("target", "test-data", UUID.randomUUID().toString()).toAbsolutePath().toString();
+  }
+
+  /**
+   * A store that several in-JVM nodes share, as a cluster shares PostgreSQL: an in-memory
+   * database of this JVM that lives as long as the JVM.
+   */
+  public static String sharedStoreUrl() {
+    return "jdbc:h2:mem:cluster-" + UUID.randomUUID()
+        + ";DB_CLOSE_DELAY=-1;MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH";
   }
 
   public static ParleyNode start(String overrides) throws Exception {

@@ -1,0 +1,132 @@
+package io.parley.room;
+
+import io.parley.history.RoomLog;
+import io.parley.metrics.ParleyMetrics;
+import io.parley.protocol.ErrorCode;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.StashBuffer;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+
+/**
+ * How a {@link RoomActor} incarnation starts, one named phase after the other; every request
+ * that arrives meanwhile waits in the stash, in order:
+ *
+ * <ol>
+ *   <li>{@code awaitingHost}: asks {@link HostedRooms} for a place on this node; refused, the room
+ *       becomes {@code refusing};
+ *   <li>{@code loading}: reads its log (epoch, last seq, newest messages), again every second
+ *       while the store cannot be reached;
+ *   <li>{@code gathering}: says Hello to every reachable node and waits for their snapshots (or
+ *       the gather timeout);
+ *   <li>then it runs ({@link RoomActor}).
+ * </ol>
+ */
+final class RoomStart {
+  private RoomStart() {}
+
+  private static final Duration RELOAD_INTERVAL = Duration.ofSeconds(1);
+
+  /** Until {@link HostedRooms} answers. */
+  static Behavior<RoomActor.Command> awaitingHost(ActorContext<RoomActor.Command> ctx,
+      StashBuffer<RoomActor.Command> stash, TimerScheduler<RoomActor.Command> timers, String roomId,
+      RoomActor.Site site) {
+    return Behaviors.receive(RoomActor.Command.class)
+        .onMessage(RoomActor.Hosted.class, hosted -> hosted.admitted()
+            ? loading(ctx, stash, timers, roomId, site)
+            : stash.unstashAll(refusing(ctx, roomId, site)))
+        .onMessageEquals(RoomActor.Stop.INSTANCE, Behaviors::stopped)
+        .onMessage(RoomActor.Command.class, command -> keep(ctx, stash, command))
+        .build();
+  }
+
+  /** Until the log is read; while the store cannot be reached, it tries again every second. */
+  private static Behavior<RoomActor.Command> loading(ActorContext<RoomActor.Command> ctx,
+      StashBuffer<RoomActor.Command> stash, TimerScheduler<RoomActor.Command> timers, String roomId,
+      RoomActor.Site site) {
+    RoomActor.load(ctx, roomId, site);
+    return Behaviors.receive(RoomActor.Command.class)
+        .onMessage(RoomActor.Loaded.class, loaded -> gathering(ctx, stash, timers, roomId, site, loaded.room()))
+        .onMessage(RoomActor.LoadFailed.class, failed -> {
+          ctx.getLog().warn("cannot read the room's log, trying again in {}: {}", RELOAD_INTERVAL, failed.reason());
+          timers.startSingleTimer(RoomActor.Reload.INSTANCE, RELOAD_INTERVAL);
+          return Behaviors.same();
+        })
+        .onMessageEquals(RoomActor.Reload.INSTANCE, () -> {
+          RoomActor.load(ctx, roomId, site);
+          return Behaviors.same();
+        })
+        .onMessageEquals(RoomActor.Stop.INSTANCE, Behaviors::stopped)
+        .onMessage(RoomActor.Command.class, command -> keep(ctx, stash, command))
+        .build();
+  }
+
+  /** Says Hello to every reachable node and waits for their snapshots, or the timeout. */
+  private static Behavior<RoomActor.Command> gathering(ActorContext<RoomActor.Command> ctx,
+      StashBuffer<RoomActor.Command> stash, TimerScheduler<RoomActor.Command> timers, String roomId,
+      RoomActor.Site site, RoomLog.Room log) {
+    Set<ActorRef<NodeRooms.RoomEvent>> waiting = new HashSet<>(site.nodes().get());
+    NodeRooms.Hello hello = new NodeRooms.Hello(roomId, ctx.getSelf(), log.epoch());
+    waiting.forEach(node -> node.tell(hello));
+    List<RoomActor.Snapshot> snapshots = new ArrayList<>();
+    if (waiting.isEmpty()) return run(ctx, stash, timers, roomId, site, log, snapshots);
+    timers.startSingleTimer(RoomActor.GatherTimeout.INSTANCE, site.gatherTimeout());
+    return Behaviors.receive(RoomActor.Command.class)
+        .onMessage(RoomActor.Snapshot.class, snapshot -> {
+          snapshots.add(snapshot);
+          waiting.remove(snapshot.node());
+          return waiting.isEmpty() ? run(ctx, stash, timers, roomId, site, log, snapshots) : Behaviors.same();
+        })
+        .onMessageEquals(RoomActor.GatherTimeout.INSTANCE, () -> {
+          ctx.getLog().warn("no snapshot from {} node(s) within {}; starting without them",
+              waiting.size(), site.gatherTimeout());
+          return run(ctx, stash, timers, roomId, site, log, snapshots);
+        })
+        .onMessageEquals(RoomActor.Stop.INSTANCE, Behaviors::stopped)
+        .onMessage(RoomActor.Command.class, command -> keep(ctx, stash, command))
+        .build();
+  }
+
+  private static Behavior<RoomActor.Command> run(ActorContext<RoomActor.Command> ctx,
+      StashBuffer<RoomActor.Command> stash, TimerScheduler<RoomActor.Command> timers, String roomId,
+      RoomActor.Site site, RoomLog.Room log, List<RoomActor.Snapshot> snapshots) {
+    timers.cancel(RoomActor.GatherTimeout.INSTANCE);
+    return stash.unstashAll(new RoomActor(ctx, timers, roomId, site, log, snapshots));
+  }
+
+  private static Behavior<RoomActor.Command> keep(
+      ActorContext<RoomActor.Command> ctx, StashBuffer<RoomActor.Command> stash, RoomActor.Command command) {
+    if (stash.isFull()) ctx.getLog().warn("stash full; dropped {}", command.getClass().getSimpleName());
+    else stash.stash(command);
+    return Behaviors.same();
+  }
+
+  /**
+   * A room started while its node already hosts its maximum of rooms: every node that wakes it is
+   * told {@link NodeRooms.Refused} (its requests get TOO_MANY_ROOMS), and it stops at once.
+   */
+  private static Behavior<RoomActor.Command> refusing(
+      ActorContext<RoomActor.Command> ctx, String roomId, RoomActor.Site site) {
+    site.shard().tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
+    ParleyMetrics metrics = ParleyMetrics.get(ctx.getSystem());
+    NodeRooms.Refused refused = new NodeRooms.Refused(roomId, ErrorCode.TOO_MANY_ROOMS,
+        "the node this room would live on already hosts its maximum of rooms");
+    return Behaviors.receive(RoomActor.Command.class)
+        .onMessage(RoomActor.Wake.class, wake -> {
+          metrics.roomCapRefusals.increment();
+          wake.node().tell(refused);
+          return Behaviors.same();
+        })
+        .onMessageEquals(RoomActor.Stop.INSTANCE, Behaviors::stopped)
+        .onMessage(RoomActor.Command.class, ignored -> Behaviors.same()) // nodes send nothing else unless greeted
+        .build();
+  }
+}
