@@ -158,13 +158,7 @@ public final class ChatRoutes extends AllDirectives {
 
   private boolean originAllowed(String origin) {
     return config.http().allowedOrigins().isEmpty()
-        || config.http().allowedOrigins().contains(normalizeOrigin(origin));
-  }
-
-  /** Origins compare case-insensitively and without a trailing slash. */
-  public static String normalizeOrigin(String origin) {
-    String trimmed = origin.trim().toLowerCase(Locale.ROOT);
-    return trimmed.endsWith("/") ? trimmed.substring(0, trimmed.length() - 1) : trimmed;
+        || config.http().allowedOrigins().contains(HttpSettings.normalizeOrigin(origin));
   }
 
   private static List<String> offeredProtocols(WebSocketUpgrade upgrade) {
