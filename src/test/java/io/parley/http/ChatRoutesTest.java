@@ -392,6 +392,30 @@ class ChatRoutesTest {
   }
 
   @Test
+  void headIsAnsweredWhereverGetIs() throws Exception {
+    for (String path : List.of("/", "/parley.js", "/favicon.ico", "/alive", "/ws/online")) {
+      HttpResponse<String> head = HTTP.send(
+          HttpRequest.newBuilder(TestNode.httpUri(node, path)).method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(head.statusCode()).as("HEAD %s", path).isEqualTo(200);
+      assertThat(head.body()).as("HEAD %s", path).isEmpty();
+    }
+    HttpResponse<String> missing = HTTP.send(
+        HttpRequest.newBuilder(TestNode.httpUri(node, "/no-such-file.js")).method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(missing.statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void faviconIsServed() throws Exception {
+    HttpResponse<byte[]> icon = HTTP.send(HttpRequest.newBuilder(TestNode.httpUri(node, "/favicon.ico")).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(icon.statusCode()).isEqualTo(200);
+    assertThat(icon.headers().firstValue("content-type").orElse("")).startsWith("image/");
+    assertThat(icon.body()).startsWith(0, 0, 1, 0); // an ICO file's header
+  }
+
+  @Test
   void unknownPathsAre404() throws Exception {
     assertThat(get("/nothing/here").statusCode()).isEqualTo(404);
   }
