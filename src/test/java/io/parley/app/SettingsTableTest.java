@@ -11,6 +11,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.MatchResult;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -184,6 +186,18 @@ class SettingsTableTest {
     Config config = ConfigFactory.parseString("parley.jwt.secret = [s3cr3t]").withFallback(DEFAULTS);
     assertThat(SettingsTable.problems(config, Map.of())).containsExactly(
         "PARLEY_JWT_SECRET=(hidden): must be text");
+  }
+
+  /** The README's configuration tables list exactly the settings that are checked. */
+  @Test
+  void theReadmeListsEverySettingOfTheTableAndNoOther() throws Exception {
+    Pattern variable = Pattern.compile("PARLEY_[A-Z_]+");
+    Set<String> documented = Files.readAllLines(Path.of("README.md")).stream()
+        .filter(line -> line.startsWith("| `PARLEY_"))
+        .map(line -> line.split("\\|")[1])
+        .flatMap(cell -> variable.matcher(cell).results().map(MatchResult::group))
+        .collect(Collectors.toSet());
+    assertThat(documented).isEqualTo(SettingsTable.SETTINGS.stream().map(Setting::env).collect(Collectors.toSet()));
   }
 
   @Test
