@@ -142,8 +142,9 @@ public final class Main {
     if (words.isEmpty()) return usageError("token: missing <user-id>");
     JwtSettings jwt = ParleySettings.load(config.get()).jwt();
     if (jwt.secret().isEmpty()) {
-      throw new StartFailure(List.of("token: needs PARLEY_JWT_SECRET; this node checks tokens with "
-          + "PARLEY_JWT_PUBLIC_KEY or PARLEY_JWT_JWKS_URL, and only your identity provider can sign those"));
+      err.println("parley: token: needs PARLEY_JWT_SECRET; this node checks tokens with "
+          + "PARLEY_JWT_PUBLIC_KEY or PARLEY_JWT_JWKS_URL, and only your identity provider can sign those");
+      return FAILED;
     }
     String sub = words.get(0);
     String name = words.size() == 1 ? sub : String.join(" ", words.subList(1, words.size()));

@@ -60,7 +60,7 @@ public final class ParleyNode implements AutoCloseable {
       return new ParleyNode(
           system, bound.get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS), settings);
     } catch (Exception e) {
-      CoordinatedShutdown.get(system).runAll(StartFailed.INSTANCE)
+      CoordinatedShutdown.get(system).runAll(NotStarted.INSTANCE)
           .toCompletableFuture().get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
       throw Listeners.explain(e, http).orElseThrow(() -> e);
     }
@@ -70,7 +70,7 @@ public final class ParleyNode implements AutoCloseable {
    * The shutdown of a node that did not start: it stops the actor system but not the JVM
    * ({@code conf/application.conf} overrides {@code exit-jvm} for it), so that Main can say why.
    */
-  enum StartFailed implements CoordinatedShutdown.Reason { INSTANCE }
+  enum NotStarted implements CoordinatedShutdown.Reason { INSTANCE }
 
   private static TokenVerifier tokenVerifier(ParleySettings settings) {
     try {

@@ -28,7 +28,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * Every setting with an environment variable, one line each: its key, its variable, and the values
@@ -115,7 +114,7 @@ final class SettingsTable {
   }
 
   private static Setting byEnv(String env) {
-    Optional<Setting> found = SETTINGS.stream().filter(setting -> setting.env().equals(env)).findFirst();
-    return found.orElseThrow(() -> new IllegalStateException(env + " is not in the table"));
+    return SETTINGS.stream().filter(setting -> setting.env().equals(env)).findFirst()
+        .orElseThrow(() -> new IllegalStateException(env + " is not in the table"));
   }
 }
