@@ -45,7 +45,8 @@ alive() {
   state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo Z)
   [ "$state" != "Z" ]
 }
-ready() { curl -fsS -o /dev/null --max-time 2 "http://$(ip "$1"):8080/ready"; }
+# Quiet: while a node starts, its port refuses connections, and wait_ready asks again.
+ready() { curl -fs -o /dev/null --max-time 2 "http://$(ip "$1"):8080/ready"; }
 
 start_node() {
   local n=$1

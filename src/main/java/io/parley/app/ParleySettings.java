@@ -3,13 +3,13 @@ package io.parley.app;
 import com.typesafe.config.Config;
 import io.parley.auth.JwtSettings;
 import io.parley.client.ClientSettings;
-import io.parley.http.ChatRoutes;
 import io.parley.history.LogSettings;
 import io.parley.http.HttpSettings;
 import io.parley.ws.WebSocketSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -32,7 +32,14 @@ public record ParleySettings(
   /** How long a closing socket waits for the peer's close frame. */
   static final Duration CLOSE_HANDSHAKE_TIMEOUT = Duration.ofSeconds(3);
 
+  /**
+   * Reads the settings after checking every value against {@link SettingsTable}.
+   *
+   * @throws StartFailure with one line per setting whose value is not allowed
+   */
   public static ParleySettings load(Config root) {
+    List<String> problems = SettingsTable.problems(root, System.getenv());
+    if (!problems.isEmpty()) throw new StartFailure(problems);
     Config config = root.getConfig("parley");
     Config limits = config.getConfig("limits");
     Config jwt = config.getConfig("jwt");
@@ -54,7 +61,7 @@ public record ParleySettings(
     Set<String> origins = Arrays.stream(config.getString("http.allowed-origins").split(","))
         .map(String::trim)
         .filter(origin -> !origin.isEmpty())
-        .map(ChatRoutes::normalizeOrigin)
+        .map(HttpSettings::normalizeOrigin)
         .collect(Collectors.toUnmodifiableSet());
 
     String devMode = config.getString("dev-mode").trim().toLowerCase();
@@ -91,11 +98,9 @@ public record ParleySettings(
         config.getDuration("shutdown.drain-delay"),
         config.getDuration("shutdown.close-timeout"),
         switch (devMode) {
-          case "on", "true", "yes" -> true;
-          case "off", "false", "no" -> false;
-          case "auto" -> jwtSettings.devSecret();
-          default -> throw new IllegalArgumentException(
-              "parley.dev-mode must be auto, on or off, not " + devMode);
+          case "on" -> true;
+          case "off" -> false;
+          default -> jwtSettings.devSecret(); // auto
         });
   }
 }

@@ -22,6 +22,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -33,7 +34,6 @@ import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
-import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
@@ -44,8 +44,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Parley's HTTP surface: the WebSocket upgrade at {@code /ws} with every check before it
- * (PROTOCOL.md's refusal table, in its order: 503, 400, 403, 401), {@code /ws/online}, liveness
- * and readiness, the dev token endpoint, and the demo page.
+ * (docs/protocol.md's refusal table, in its order: 503, 400, 403, 401), {@code /ws/check} (the
+ * same checks, answered as JSON), {@code /ws/online}, liveness and readiness, the dev token
+ * endpoint, and the demo page.
  */
 public final class ChatRoutes extends AllDirectives {
   private static final Logger log = LoggerFactory.getLogger(ChatRoutes.class);
@@ -92,6 +93,7 @@ public final class ChatRoutes extends AllDirectives {
   public Route routes() {
     return concat(
         path(PathMatchers.segment("ws").slash("online"), () -> get(this::online)),
+        path(PathMatchers.segment("ws").slash("check"), () -> post(this::check)),
         path("ws", () -> get(this::webSocket)),
         path("alive", () -> get(() -> json(StatusCodes.OK, "{\"status\":\"alive\"}"))),
         path("ready", () -> get(this::ready)),
@@ -104,46 +106,84 @@ public final class ChatRoutes extends AllDirectives {
             getFromResourceDirectory("web"))));
   }
 
-  // ---- /ws --------------------------------------------------------------------------------------
+  // ---- /ws and /ws/check ------------------------------------------------------------------------
 
-  private Route webSocket() {
+  /** What a connection attempt showed once it passed every check before the upgrade. */
+  private record Passed(
+      Optional<WebSocketUpgrade> upgrade, TokenExtractor.Found token, TokenVerifier.Accepted accepted, String remote) {}
+
+  /**
+   * The checks before an upgrade, in the contract's order: 503 (draining or full), 400 (not an
+   * upgrade; only where one is required), 403 (origin), 401 (token). {@code /ws} and
+   * {@code /ws/check} both run them, so the check always answers what the upgrade would.
+   */
+  private Route checked(boolean upgradeRequired, Function<Passed, Route> passed, Function<Refusal, Route> refused) {
     return extractRequest(request -> extractClientIP(ip -> {
       String remote = ip.getAddress().map(InetAddress::getHostAddress).orElse("unknown");
       return onSuccess(admission(), admission -> {
         if (!admission.admits()) {
-          return refuse(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
-              admission.draining() ? "draining" : "node_full", "", remote);
+          return refused.apply(Refusal.unavailable(admission.draining() ? "draining" : "node_full", "", remote));
         }
         Optional<WebSocketUpgrade> upgrade = request.getAttribute(AttributeKeys.webSocketUpgrade);
-        if (upgrade.isEmpty()) {
-          return refuse(StatusCodes.BAD_REQUEST, "websocket upgrade required", "no_upgrade", "", remote);
-        }
+        if (upgradeRequired && upgrade.isEmpty()) return refused.apply(Refusal.noUpgrade(remote));
         Optional<String> origin = request.getHeader("Origin").map(HttpHeader::value);
         if (origin.isPresent() && !originAllowed(origin.get())) {
-          return refuse(StatusCodes.FORBIDDEN, "origin not allowed", "origin", origin.get(), remote);
+          return refused.apply(Refusal.origin(origin.get(), remote));
         }
         TokenExtractor.Found found = TokenExtractor.extract(
             request.getUri().query().get("token"),
             request.getHeader("Authorization").map(HttpHeader::value),
-            offeredProtocols(upgrade.get()));
-        return onSuccess(verify(found.token()), result -> {
-          if (result instanceof TokenVerifier.Refused refused) {
-            return respondWithHeader(RawHeader.create("WWW-Authenticate", "Bearer"), () -> refuse(
-                StatusCodes.UNAUTHORIZED, "authentication required", "token", refused.reason(), remote));
-          }
-          TokenVerifier.Accepted accepted = (TokenVerifier.Accepted) result;
-          return onSuccess(open(accepted, remote), opened -> {
-            String user = "user " + accepted.user().id();
-            if (opened.refusal() != null) {
-              return refuse(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
-                  opened.refusal().name().toLowerCase(Locale.ROOT), user, remote);
-            }
-            return complete(StreamBridge.accept(upgrade.get(), found.subprotocol(), opened.client(),
-                config.websocket(), config.outgoingBuffer(), metrics.dropped));
-          });
-        });
+            upgrade.map(ChatRoutes::offeredProtocols).orElse(List.of()));
+        return onSuccess(verify(found.token()), result -> result instanceof TokenVerifier.Accepted accepted
+            ? passed.apply(new Passed(upgrade, found, accepted, remote))
+            : refused.apply(Refusal.token(((TokenVerifier.Refused) result).reason(), remote)));
       });
     }));
+  }
+
+  private Route webSocket() {
+    return checked(true, passed -> onSuccess(open(passed.accepted(), passed.remote()), opened -> {
+      if (opened.refusal() != null) {
+        return refuse(Refusal.unavailable(opened.refusal().name().toLowerCase(Locale.ROOT),
+            "user " + passed.accepted().user().id(), passed.remote()));
+      }
+      return complete(StreamBridge.accept(passed.upgrade().orElseThrow(), passed.token().subprotocol(),
+          opened.client(), config.websocket(), config.outgoingBuffer(), metrics.dropped));
+    }), this::refuse);
+  }
+
+  /**
+   * {@code POST /ws/check}: whether an upgrade with this origin and token would be accepted now.
+   * Browsers hide the status of a refused upgrade; a page asks here (same origin, so the browser
+   * sends its {@code Origin}) to tell its user why it cannot connect.
+   */
+  private Route check() {
+    return checked(false, passed -> {
+      ObjectNode ok = JSON.createObjectNode().put("ok", true);
+      ok.putObject("user").put("id", passed.accepted().user().id()).put("name", passed.accepted().user().name());
+      return json(StatusCodes.OK, ok.toString());
+    }, refusal -> {
+      logRefused("check refused", refusal);
+      ObjectNode body = JSON.createObjectNode().put("error", refusal.error()).put("reason", refusal.reason());
+      if (refusal.reason().equals(Refusal.TOKEN_REJECTED)) body.put("detail", refusal.detail());
+      return respond(refusal, body.toString());
+    });
+  }
+
+  /** An upgrade refused before it opened: one log line, counted, and the contract's answer. */
+  private Route refuse(Refusal refusal) {
+    logRefused("refused", refusal);
+    metrics.refused(refusal.status().intValue(), refusal.label());
+    return respond(refusal, JSON.createObjectNode().put("error", refusal.error()).toString());
+  }
+
+  private static void logRefused(String what, Refusal refusal) {
+    log.info("{} status={} reason={} detail={} remote={}",
+        what, refusal.status().intValue(), refusal.label(), refusal.detail(), refusal.remote());
+  }
+
+  private Route respond(Refusal refusal, String body) {
+    return respondWithHeaders(refusal.headers(), () -> json(refusal.status(), body));
   }
 
   /**
@@ -158,29 +198,13 @@ public final class ChatRoutes extends AllDirectives {
 
   private boolean originAllowed(String origin) {
     return config.http().allowedOrigins().isEmpty()
-        || config.http().allowedOrigins().contains(normalizeOrigin(origin));
-  }
-
-  /** Origins compare case-insensitively and without a trailing slash. */
-  public static String normalizeOrigin(String origin) {
-    String trimmed = origin.trim().toLowerCase(Locale.ROOT);
-    return trimmed.endsWith("/") ? trimmed.substring(0, trimmed.length() - 1) : trimmed;
+        || config.http().allowedOrigins().contains(HttpSettings.normalizeOrigin(origin));
   }
 
   private static List<String> offeredProtocols(WebSocketUpgrade upgrade) {
     List<String> offered = new ArrayList<>();
     upgrade.getRequestedProtocols().forEach(offered::add);
     return offered;
-  }
-
-  /**
-   * A refusal before the upgrade, logged as one line. {@code reason} is a metrics label from a
-   * fixed vocabulary; {@code detail} says more for the log (never a token).
-   */
-  private Route refuse(StatusCode status, String error, String reason, String detail, String remote) {
-    log.info("refused status={} reason={} detail={} remote={}", status.intValue(), reason, detail, remote);
-    metrics.refused(status.intValue(), reason);
-    return json(status, "{\"error\":\"" + error + "\"}");
   }
 
   private CompletionStage<Connections.Admission> admission() {

@@ -1,5 +1,6 @@
 package io.parley.http;
 
+import io.parley.common.Addresses;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -9,7 +10,10 @@ import org.apache.pekko.http.javadsl.server.Route;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Binds the routes; unbinds through CoordinatedShutdown; stops the node if it cannot bind. */
+/**
+ * Binds the routes and unbinds them through CoordinatedShutdown. A failed bind fails the returned
+ * stage; the node's start ({@code ParleyNode}) then stops the node and says why.
+ */
 public final class HttpServer {
   private static final Logger log = LoggerFactory.getLogger(HttpServer.class);
   /** After unbinding, how long open requests may take before connections are cut. */
@@ -21,16 +25,10 @@ public final class HttpServer {
       ActorSystem<?> system, Route route, HttpSettings settings) {
     CompletionStage<ServerBinding> binding =
         Http.get(system).newServerAt(settings.host(), settings.port()).bind(route);
-    binding.whenComplete((bound, failure) -> {
-      if (bound != null) {
-        bound.addToCoordinatedShutdown(HARD_TERMINATION, system);
-        log.info("listening on http://{}:{}",
-            bound.localAddress().getHostString(), bound.localAddress().getPort());
-      } else {
-        log.error("cannot bind {}:{}, stopping", settings.host(), settings.port(), failure);
-        system.terminate();
-      }
+    return binding.thenApply(bound -> {
+      bound.addToCoordinatedShutdown(HARD_TERMINATION, system);
+      log.info("listening on {}", Addresses.openableUrl(bound.localAddress()));
+      return bound;
     });
-    return binding;
   }
 }

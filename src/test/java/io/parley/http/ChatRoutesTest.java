@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -200,6 +201,85 @@ class ChatRoutesTest {
     }
   }
 
+  // ---- /ws/check: the upgrade's checks, answered as JSON -----------------------------------------
+
+  private static HttpResponse<String> check(String query, Map<String, String> headers) throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(TestNode.httpUri(node, "/ws/check" + query))
+        .POST(HttpRequest.BodyPublishers.noBody());
+    headers.forEach(request::header);
+    return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static String expiredToken() {
+    return TestTokens.builder("ann", "Ann").withExpiresAt(Instant.now().minusSeconds(60))
+        .sign(Algorithm.HMAC256(TestNode.SECRET));
+  }
+
+  @Test
+  void checkAnswersOkWithTheUserForATokenInTheHeaderOrTheQuery() throws Exception {
+    String token = TestTokens.token("checked-ann", "Ann");
+    for (HttpResponse<String> reply : List.of(
+        check("", Map.of("Authorization", "Bearer " + token, "Origin", ALLOWED_ORIGIN)),
+        check("?token=" + token, Map.of()))) {
+      assertThat(reply.statusCode()).isEqualTo(200);
+      assertThat(reply.headers().firstValue("content-type")).contains("application/json");
+      assertThat(JSON.readTree(reply.body()))
+          .isEqualTo(JSON.readTree("{\"ok\":true,\"user\":{\"id\":\"checked-ann\",\"name\":\"Ann\"}}"));
+    }
+  }
+
+  @Test
+  void checkNamesAnOriginThatIsNotAllowed() throws Exception {
+    HttpResponse<String> reply =
+        check("?token=" + TestTokens.token("ann", "Ann"), Map.of("Origin", "https://evil.example"));
+    assertThat(reply.statusCode()).isEqualTo(403);
+    assertThat(JSON.readTree(reply.body()))
+        .isEqualTo(JSON.readTree("{\"error\":\"origin not allowed\",\"reason\":\"origin_not_allowed\"}"));
+  }
+
+  @Test
+  void checkSaysWhyATokenWasRejectedWithoutRepeatingIt() throws Exception {
+    String expired = expiredToken();
+    String forged = TestTokens.builder("ann", "Ann").withExpiresAt(Instant.now().plusSeconds(60))
+        .sign(Algorithm.HMAC256("not-the-secret"));
+    Map<String, String> details = Map.of("?token=" + expired, "expired", "?token=" + forged, "bad signature",
+        "", "no token");
+    for (Map.Entry<String, String> sent : details.entrySet()) {
+      HttpResponse<String> reply = check(sent.getKey(), Map.of());
+      assertThat(reply.statusCode()).as(sent.getValue()).isEqualTo(401);
+      assertThat(reply.headers().firstValue("www-authenticate")).contains("Bearer");
+      assertThat(JSON.readTree(reply.body())).as(sent.getValue()).isEqualTo(JSON.readTree(
+          "{\"error\":\"authentication required\",\"reason\":\"token_rejected\",\"detail\":\""
+              + sent.getValue() + "\"}"));
+    }
+  }
+
+  /** For each request: the check's status and error are the upgrade's, in the upgrade's order. */
+  @Test
+  void checkAnswersWhatTheUpgradeWouldAnswer() throws Exception {
+    String valid = TestTokens.token("agreeing-ann", "Ann");
+    List<Map.Entry<String, Map<String, String>>> requests = List.of(
+        Map.entry("?token=" + valid, Map.of("Origin", ALLOWED_ORIGIN)),
+        Map.entry("", Map.of("Authorization", "Bearer " + valid)),
+        Map.entry("", Map.of()),
+        Map.entry("?token=" + expiredToken(), Map.of("Origin", ALLOWED_ORIGIN)),
+        Map.entry("?token=" + valid, Map.of("Origin", "https://evil.example")),
+        Map.entry("?token=not.a.token", Map.of("Origin", "https://evil.example")));
+    for (Map.Entry<String, Map<String, String>> request : requests) {
+      RawWsClient.Reply upgraded = upgrade(request.getKey(), request.getValue());
+      if (upgraded.client() != null) upgraded.client().close();
+      HttpResponse<String> checked = check(request.getKey(), request.getValue());
+      String described = request.getKey() + " " + request.getValue();
+      if (upgraded.status() == 101) {
+        assertThat(checked.statusCode()).as(described).isEqualTo(200);
+      } else {
+        assertThat(checked.statusCode()).as(described).isEqualTo(upgraded.status());
+        assertThat(JSON.readTree(checked.body()).path("error"))
+            .as(described).isEqualTo(JSON.readTree(upgraded.body()).path("error"));
+      }
+    }
+  }
+
   // ---- HTTP endpoints ----------------------------------------------------------------------------
 
   private static HttpResponse<String> get(String path) throws Exception {
@@ -309,6 +389,30 @@ class ChatRoutesTest {
       return null;
     });
     watched.sendCompletion();
+  }
+
+  @Test
+  void headIsAnsweredWhereverGetIs() throws Exception {
+    for (String path : List.of("/", "/parley.js", "/favicon.ico", "/alive", "/ws/online")) {
+      HttpResponse<String> head = HTTP.send(
+          HttpRequest.newBuilder(TestNode.httpUri(node, path)).method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(head.statusCode()).as("HEAD %s", path).isEqualTo(200);
+      assertThat(head.body()).as("HEAD %s", path).isEmpty();
+    }
+    HttpResponse<String> missing = HTTP.send(
+        HttpRequest.newBuilder(TestNode.httpUri(node, "/no-such-file.js")).method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(missing.statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void faviconIsServed() throws Exception {
+    HttpResponse<byte[]> icon = HTTP.send(HttpRequest.newBuilder(TestNode.httpUri(node, "/favicon.ico")).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(icon.statusCode()).isEqualTo(200);
+    assertThat(icon.headers().firstValue("content-type").orElse("")).startsWith("image/");
+    assertThat(icon.body()).startsWith(0, 0, 1, 0); // an ICO file's header
   }
 
   @Test

@@ -60,12 +60,23 @@ class DrainEndToEndTest {
     assertThat(reply.body()).isEqualTo("{\"error\":\"unavailable\"}");
   }
 
+  /** POST /ws/check answers what the upgrade would: 503, and says so. */
+  private static void assertCheckUnavailable() throws Exception {
+    HttpResponse<String> check = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(TestNode.httpUri(node, "/ws/check?token=" + TestTokens.token("checker", "Checker")))
+            .POST(HttpRequest.BodyPublishers.noBody()).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(check.statusCode()).isEqualTo(503);
+    assertThat(check.body()).isEqualTo("{\"error\":\"unavailable\",\"reason\":\"unavailable\"}");
+  }
+
   @Test
   @Order(1)
   void upgradesBeyondTheConnectionLimitGet503UntilASlotFrees() throws Exception {
     WsClient first = WsClient.connected(TestNode.wsUri(node, TestTokens.token("one", "One")));
     try (WsClient second = WsClient.connected(TestNode.wsUri(node, TestTokens.token("two", "Two")))) {
       assertUnavailable(upgrade("three"));
+      assertCheckUnavailable();
       first.close();
       kit.createTestProbe().awaitAssert(WAIT, () -> {
         RawWsClient.Reply reply = upgrade("three");
@@ -99,6 +110,7 @@ class DrainEndToEndTest {
     });
     assertUnavailable(upgrade("latecomer"));
     assertUnavailable(RawWsClient.request(node.port(), "GET /ws", Map.of()));
+    assertCheckUnavailable();
     assertThat(client.isClosed()).as("open sockets wait for the drain delay").isFalse();
 
     assertThat(client.awaitClose(WAIT).code()).isEqualTo(CloseCodes.GOING_AWAY);
