@@ -243,6 +243,7 @@ class BrowserDemoIT {
       long upAt = System.nanoTime();
       ann.waiting().withTimeout(OUTAGE_WAIT).until(textToBe(testId("connection-node"), "after-restart"));
       long backAfterMs = (System.nanoTime() - upAt) / 1_000_000;
+      System.out.println("page back " + backAfterMs + " ms after the node was up");
 
       JsonNode delays = ann.eval("T.states.filter((s) => s.state === 'reconnecting').map((s) => s.delay)");
       assertThat(delays.size()).isGreaterThanOrEqualTo(6);
