@@ -18,6 +18,25 @@ describe('connecting', () => {
     assert.deepEqual(p.socket.protocols, ['bearer', 'tok']);
   });
 
+  it('takes http(s) URLs and paths, and refuses a malformed URL at once', async (t) => {
+    const h = harness(t);
+    for (const [given, used] of [['http://chat.test/ws', 'ws://chat.test/ws?token=tok'],
+      ['https://chat.test:8443/ws', 'wss://chat.test:8443/ws?token=tok']]) {
+      h.client.url = given;
+      h.client.connect();
+      assert.equal(h.socket.url, used);
+      h.client.disconnect();
+    }
+    globalThis.location = { href: 'https://chat.test/rooms/general' };
+    t.after(() => { delete globalThis.location; });
+    h.client.url = undefined;
+    h.client.connect();
+    assert.equal(h.socket.url, 'wss://chat.test/ws?token=tok', 'default: /ws on the page\'s host');
+    h.client.disconnect();
+    h.client.url = 'http://';
+    assert.throws(() => h.client.connect(), TypeError);
+  });
+
   it('goes connecting, then open, and knows its user and node from `connected`', async (t) => {
     const h = harness(t);
     h.client.connect();

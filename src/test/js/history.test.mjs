@@ -249,6 +249,8 @@ describe('gaps in the live stream', () => {
 describe('history()', () => {
   it('asks before/after/limit and resolves with the history frame; messages are not delivered as events', async (t) => {
     const h = inRoom(t, { seq: 120 });
+    const events = [];
+    h.client.on('history', (f) => events.push(f.id));
     const older = h.client.history(ROOM, { before: 101, limit: 2 });
     const ask = h.socket.last('history');
     assert.deepEqual(ask, { type: 'history', room: ROOM, payload: { before: 101, limit: 2 }, id: ask.id });
@@ -257,6 +259,7 @@ describe('history()', () => {
     assert.deepEqual(value.payload.messages.map((m) => m.seq), [99, 100]);
     assert.deepEqual(JSON.parse(value.payload.messages[0].payload), { content: 'm99' }, 'payloads as everywhere');
     assert.deepEqual(h.delivered(), []);
+    assert.deepEqual(events, [ask.id], 'the reply is an event too, as every frame');
     h.client.history(ROOM);
     assert.deepEqual(h.socket.last('history').payload, {});
   });
