@@ -3,22 +3,24 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fakeFetch, flush, harness, outcome } from './support/harness.mjs';
 
-/** A client with the pre-check on (checkAfter 2) and a fake fetch; `fail()` fails an attempt before open. */
+/** A client with the pre-check on (checkAfter 2) and a fake fetch. */
 function checked(t, options = {}, token = 'tok') {
   const server = fakeFetch();
   const h = harness(t, { checkAfter: 2, fetch: server.fetch, ...options }, token);
-  return {
-    h,
-    server,
-    async fail() {
-      h.socket.end();
-      await flush();
-    },
-    /** Waits out the scheduled attempt; the client then opens a new socket. */
-    async next() {
-      await h.tick(h.of('state').at(-1).delay);
-    },
+  /** An attempt fails before open (as a refused upgrade does). */
+  const fail = async () => {
+    h.socket.end();
+    await flush();
   };
+  /** Waits out the scheduled attempt; the client then opens a new socket. */
+  const next = () => h.tick(h.of('state').at(-1).delay);
+  /** Two attempts in a row fail before open: the pre-check is asked. */
+  const failTwice = async () => {
+    await fail();
+    await next();
+    await fail();
+  };
+  return { h, server, fail, next, failTwice };
 }
 
 describe('the pre-check', () => {
@@ -63,17 +65,13 @@ describe('the pre-check', () => {
     a.h.client.url = 'wss://chat.test:8443/parley/ws?x=1';
     a.server.respond(200, { ok: true });
     a.h.client.connect();
-    await a.fail();
-    await a.next();
-    await a.fail();
+    await a.failTwice();
     assert.equal(a.server.calls[0].url, 'https://chat.test:8443/parley/ws/check');
 
     const b = checked(t, { checkUrl: 'https://auth.test/precheck' });
     b.server.respond(200, { ok: true });
     b.h.client.connect();
-    await b.fail();
-    await b.next();
-    await b.fail();
+    await b.failTwice();
     assert.equal(b.server.calls[0].url, 'https://auth.test/precheck');
   });
 
@@ -94,12 +92,10 @@ describe('the pre-check', () => {
     ['cannot be reached', (s) => s.fail()],
   ]) {
     it(`reports nothing when it ${what}, and the backoff goes on`, async (t) => {
-      const { h, server, fail, next } = checked(t);
+      const { h, server, next, failTwice } = checked(t);
       answer(server);
       h.client.connect();
-      await fail();
-      await next();
-      await fail();
+      await failTwice();
       assert.equal(server.calls.length, 1);
       assert.deepEqual(h.of('refused'), []);
       assert.equal(h.of('state').at(-1).state, 'reconnecting');
@@ -109,12 +105,10 @@ describe('the pre-check', () => {
   }
 
   it('gives up on a check that hangs after checkTimeout, and goes on', async (t) => {
-    const { h, server, fail, next } = checked(t, { checkTimeout: 5000 });
+    const { h, server, failTwice } = checked(t, { checkTimeout: 5000 });
     server.hang();
     h.client.connect();
-    await fail();
-    await next();
-    await fail();
+    await failTwice();
     const states = h.of('state').length;
     await h.tick(4999);
     assert.equal(h.of('state').length, states, 'waiting for the check');
@@ -127,12 +121,10 @@ describe('the pre-check', () => {
   });
 
   it('yields to reconnect() while it runs: one attempt, not two', async (t) => {
-    const { h, server, fail, next } = checked(t);
+    const { h, server, failTwice } = checked(t);
     const answer = server.later();
     h.client.connect();
-    await fail();
-    await next();
-    await fail();
+    await failTwice();
     assert.equal(server.calls.length, 1);
     h.client.reconnect();
     assert.equal(h.sockets.length, 3);
@@ -149,13 +141,11 @@ describe('the pre-check', () => {
 describe('token_rejected', () => {
   it('asks the supplier for a new token (expired: true)', async (t) => {
     const calls = [];
-    const { h, server, fail, next } = checked(t, {}, (info) => { calls.push(info.expired); return `tok-${calls.length}`; });
+    const { h, server, next, failTwice } = checked(t, {}, (info) => { calls.push(info.expired); return `tok-${calls.length}`; });
     server.respond(401, { error: 'authentication required', reason: 'token_rejected', detail: 'expired' });
     h.client.connect();
     await flush();
-    await fail();
-    await next();
-    await fail();
+    await failTwice();
     assert.deepEqual(h.of('refused'), [{ status: 401, reason: 'token_rejected', detail: 'expired', retryAfter: null }]);
     assert.deepEqual(server.calls[0].init.headers, { Authorization: 'Bearer tok-2' }, 'the token of the failed attempt');
     await next();
@@ -164,13 +154,11 @@ describe('token_rejected', () => {
   });
 
   it('stops a client with a fixed token string: it cannot get another', async (t) => {
-    const { h, server, fail, next } = checked(t);
+    const { h, server, failTwice } = checked(t);
     server.respond(401, { reason: 'token_rejected', detail: 'bad signature' });
     h.client.connect();
     const queued = h.client.sendMessage('r', 'never sent');
-    await fail();
-    await next();
-    await fail();
+    await failTwice();
     const closed = h.of('state').at(-1);
     assert.equal(closed.state, 'closed');
     assert.deepEqual(closed.refused, { status: 401, reason: 'token_rejected', detail: 'bad signature', retryAfter: null });
@@ -182,13 +170,11 @@ describe('token_rejected', () => {
 
 describe('Retry-After', () => {
   it('delays the next attempt by at least Retry-After seconds, plus jitter', async (t) => {
-    const { h, server, fail, next } = checked(t);
+    const { h, server, failTwice } = checked(t);
     t.mock.method(Math, 'random', () => 0.5);
     server.respond(503, { error: 'unavailable', reason: 'unavailable' }, { 'retry-after': '30' });
     h.client.connect();
-    await fail();
-    await next();
-    await fail();
+    await failTwice();
     assert.deepEqual(h.of('refused'), [{ status: 503, reason: 'unavailable', detail: null, retryAfter: 30 }]);
     const retry = h.of('state').at(-1);
     assert.equal(retry.delay, 30000 + 500, '30 s, plus half of the second window (1000 ms)');
@@ -199,13 +185,11 @@ describe('Retry-After', () => {
   });
 
   it('reads an HTTP date too, and a 503 without a reason is "unavailable"', async (t) => {
-    const { h, server, fail, next } = checked(t);
+    const { h, server, failTwice } = checked(t);
     t.mock.method(Math, 'random', () => 0);
     server.respond(503, 'Service Unavailable', { 'Retry-After': new Date(Date.now() + 60000).toUTCString() });
     h.client.connect();
-    await fail();
-    await next();
-    await fail();
+    await failTwice();
     assert.deepEqual(h.of('refused').map((r) => [r.status, r.reason, r.retryAfter]), [[503, 'unavailable', 60]]);
     assert.equal(h.of('state').at(-1).delay, 60000);
   });
@@ -214,12 +198,10 @@ describe('Retry-After', () => {
     const win = new EventTarget();
     Object.assign(globalThis, { addEventListener: win.addEventListener.bind(win), removeEventListener: win.removeEventListener.bind(win) });
     t.after(() => { delete globalThis.addEventListener; delete globalThis.removeEventListener; });
-    const { h, server, fail, next } = checked(t);
+    const { h, server, failTwice } = checked(t);
     server.respond(503, { reason: 'unavailable' }, { 'Retry-After': '120' });
     h.client.connect();
-    await fail();
-    await next();
-    await fail();
+    await failTwice();
     win.dispatchEvent(new Event('online'));
     assert.equal(h.sockets.length, 2);
     h.client.reconnect();
