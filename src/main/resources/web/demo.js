@@ -192,6 +192,8 @@ function onConnected(f) {
   renderPresence();
 }
 
+const activeRoom = () => (app.active ? app.rooms.get(app.active) : null);
+
 function roomOf(frame) {
   const id = frame.room || frame.payload?.room_id;
   return id ? app.rooms.get(id) : undefined;
@@ -421,7 +423,7 @@ function updateEntry(e) {
 function sendCurrent() {
   const input = $('message-input');
   const text = input.value.trim();
-  const r = app.active ? app.rooms.get(app.active) : null;
+  const r = activeRoom();
   if (!text || !r || !app.client) return;
   const me = app.me || { id: '', name: app.name };
   const entry = { kind: 'message', sender: me, text, ts: null, own: true, status: 'pending' };
@@ -489,7 +491,7 @@ function renderRoomList() {
 }
 
 function renderRoom() {
-  const r = app.active ? app.rooms.get(app.active) : null;
+  const r = activeRoom();
   $('room-title').textContent = r ? r.id : 'No room';
   $('room-title').dataset.room = r ? r.id : '';
   $('leave-btn').hidden = !r;
@@ -505,7 +507,7 @@ function renderRoom() {
 }
 
 function renderEarlier() {
-  const r = app.active ? app.rooms.get(app.active) : null;
+  const r = activeRoom();
   const state = r ? r.earlier : 'none';
   $('earlier').hidden = state === 'none';
   $('earlier-btn').disabled = state === 'loading';
@@ -513,7 +515,7 @@ function renderEarlier() {
 }
 
 function renderPresence() {
-  const r = app.active ? app.rooms.get(app.active) : null;
+  const r = activeRoom();
   const users = r ? [...r.users] : [];
   users.sort((a, b) => a[1].localeCompare(b[1]));
   $('presence-count').textContent = String(users.length);
@@ -524,7 +526,7 @@ function renderPresence() {
 }
 
 function renderTyping() {
-  const r = app.active ? app.rooms.get(app.active) : null;
+  const r = activeRoom();
   const names = r ? [...r.typing.values()].map((t) => t.name) : [];
   let text = '';
   if (names.length === 1) text = `${names[0]} is typing…`;
@@ -579,11 +581,13 @@ $('join-form').addEventListener('submit', (ev) => {
 $('leave-btn').addEventListener('click', () => { if (app.active) leaveRoom(app.active); });
 $('message-form').addEventListener('submit', (ev) => { ev.preventDefault(); sendCurrent(); });
 $('retry-btn').addEventListener('click', () => { if (app.client) app.client.reconnect(); });
-const activeRoom = () => (app.active ? app.rooms.get(app.active) : null);
 $('earlier-btn').addEventListener('click', () => { const r = activeRoom(); if (r) loadEarlier(r); });
+let lastScrollTop = 0;
 $('message-list').addEventListener('scroll', (ev) => {
   const r = activeRoom();
-  if (r && ev.target.scrollTop < 40) loadEarlier(r); // scrolled to the top
+  const { scrollTop } = ev.target;
+  if (r && scrollTop < 40 && scrollTop < lastScrollTop) loadEarlier(r); // scrolled up to the top
+  lastScrollTop = scrollTop;
 });
 $('message-input').addEventListener('input', (ev) => {
   if (!app.client || !app.active) return;
