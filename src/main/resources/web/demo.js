@@ -1,6 +1,7 @@
-// Parley demo page: sign in with a display name, join rooms, chat, see who is here and
-// who is typing, watch the connection. Uses only /parley.js. All user content goes into
-// the page through textContent (via el()), never innerHTML.
+// Parley demo page: sign in with a display name, join rooms (with their last 50 messages, and
+// earlier ones on scrolling up), chat, see who is here and who is typing, watch the connection
+// (retry now; why the server refuses). Uses only /parley.js. All user content goes into the page
+// through textContent (via el()), never innerHTML.
 //
 // Handy for tests: /?name=Ann&room=general,random signs in and joins at once, and
 // window.parleyDemo exposes the page state and its client.
@@ -8,6 +9,7 @@ import { ParleyClient } from '/parley.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_ENTRIES = 500;          // per room
+const HISTORY_PAGE = 50;          // messages shown on join, and per "load earlier messages"
 const TYPING_EXPIRE_MS = 6000;    // 2 x the library's typingIdle: a lost stop_typing does not stick
 const TOAST_MS = 6000;
 const MAX_TOASTS = 5;
@@ -19,9 +21,12 @@ const app = {
   token: null,
   tokenExpiresAt: 0,
   staticToken: null,        // a pasted JWT: not refreshable
-  rooms: new Map(),         // id -> {id, joined, entries, users: Map(id -> name), typing: Map(id -> {name, timer}), unread}
+  // id -> {id, joined, entries, users: Map(id -> name), typing: Map(id -> {name, timer}), unread,
+  //        epoch, seqs: Set of the seqs shown, oldest: lowest seq shown, earlier: 'more' | 'loading' | 'none'}
+  rooms: new Map(),
   active: null,
   outage: false,            // lost a connection that had been open; cleared by the next `connected`
+  refusal: '',              // why the server refuses us, from the library's pre-check; cleared on open
   signingOut: false,
 };
 window.parleyDemo = { app, ParleyClient };
@@ -72,7 +77,6 @@ async function mintToken() {
 
 /** Token supplier for the client: reuse a token with time left, mint a new one otherwise. */
 async function tokenSupplier({ expired }) {
-  if (app.staticToken) return app.staticToken;
   if (!expired && app.token && app.tokenExpiresAt - Date.now() > 30000) return app.token;
   return mintToken();
 }
@@ -107,7 +111,9 @@ function signOut() {
   app.signingOut = false;
   for (const r of app.rooms.values()) for (const t of r.typing.values()) clearTimeout(t.timer);
   app.rooms.clear();
-  Object.assign(app, { active: null, me: null, token: null, tokenExpiresAt: 0, staticToken: null, outage: false });
+  Object.assign(app, {
+    active: null, me: null, token: null, tokenExpiresAt: 0, staticToken: null, outage: false, refusal: '', stateEvent: null,
+  });
   $('chat').hidden = true;
   $('me-box').hidden = true;
   $('signin').hidden = false;
@@ -121,7 +127,8 @@ function signOut() {
 
 function startClient() {
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
-  const c = new ParleyClient(url, tokenSupplier);
+  // A pasted token is given as a string: the library then stops when it expires or is rejected.
+  const c = new ParleyClient(url, app.staticToken || tokenSupplier);
   app.client = c;
   c.on('state', onState);
   c.on('connected', onConnected);
@@ -133,8 +140,13 @@ function startClient() {
   c.on('new_message', onNewMessage);
   c.on('gap', ({ room, expected, got }) => {
     const n = got - expected;
-    notice(room, 'gap', `${n} message${n === 1 ? '' : 's'} missed (#${expected}${n > 1 ? `–#${got - 1}` : ''})`);
+    notice(room, 'gap', `${plural(n, 'message')} missed (#${expected}${n > 1 ? `–#${got - 1}` : ''})`);
   });
+  c.on('recovered', ({ room, recovered, missed }) => {
+    if (recovered && missed) notice(room, 'recovered', `${plural(missed, 'message')} sent meanwhile recovered`);
+    else if (!recovered) notice(room, 'gap', `${missed === null ? 'Messages' : plural(missed, 'message')} sent meanwhile could not be recovered`);
+  });
+  c.on('refused', (r) => { app.refusal = refusalText(r); renderBadge(); });
   c.on('error', (f) => toast(f.payload?.code || 'ERROR', f.payload?.message || 'error', f.room));
   c.on('rejoin_failed', ({ room, error }) => {
     toast(error.code, `Could not rejoin ${room}: ${error.message}`);
@@ -149,23 +161,38 @@ function onState(e) {
     app.outage = true;
     for (const id of app.rooms.keys()) notice(id, 'lost', `Connection lost (${e.code || 'no socket'}); reconnecting…`);
   }
-  if (e.state === 'closed' && e.code === 4001) toast('TOKEN_EXPIRED', 'The pasted token expired: sign in again.');
-  else if (e.state === 'closed' && e.error) toast('DISCONNECTED', `Gave up reconnecting: ${e.error.message || e.error}`);
+  if (e.state === 'open') app.refusal = '';
+  if (e.state === 'closed') {
+    if (e.code === 4003) toast('DISCONNECTED', `Disconnected by the server${e.reason ? `: ${e.reason}` : ''}.`);
+    else if (e.code === 4001) toast('TOKEN_EXPIRED', 'The pasted token expired: sign in again.');
+    else if (e.refused) toast('TOKEN_REJECTED', `${refusalText(e.refused)}: sign in again.`);
+    else if (e.error) toast('DISCONNECTED', `Gave up reconnecting: ${e.error.message || e.error}`);
+  }
   renderBadge(e);
 }
+
+/** What the server's pre-check said, for people. */
+function refusalText({ reason, detail, retryAfter }) {
+  if (reason === 'origin_not_allowed') return 'refused: origin not allowed';
+  if (reason === 'token_rejected') return `token rejected${detail ? `: ${detail}` : ''}`;
+  if (reason === 'unavailable') return `server unavailable${retryAfter ? ` (busy for ${retryAfter} s)` : ''}`;
+  return `refused: ${String(reason).replace(/_/g, ' ')}`;
+}
+
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function onConnected(f) {
   if (f.payload?.user) app.me = f.payload.user;
   if (app.outage) {
     app.outage = false;
-    for (const id of app.rooms.keys()) {
-      notice(id, 'reconnect', `Reconnected to ${f.payload?.node || 'the server'}. Messages sent meanwhile are not shown.`, f.timestamp);
-    }
+    for (const id of app.rooms.keys()) notice(id, 'reconnect', `Reconnected to ${f.payload?.node || 'the server'}.`, f.timestamp);
   }
   renderMe();
   renderBadge();
   renderPresence();
 }
+
+const activeRoom = () => (app.active ? app.rooms.get(app.active) : null);
 
 function roomOf(frame) {
   const id = frame.room || frame.payload?.room_id;
@@ -176,6 +203,14 @@ function onRoster(f) {
   const r = roomOf(f);
   if (!r) return;
   r.joined = true;
+  const epoch = f.payload?.epoch;
+  if (f.type === 'room_info' && epoch && epoch !== r.epoch) { // a new room, or its log was replaced
+    if (r.epoch) notice(r.id, 'gap', 'The room\'s history was reset.');
+    r.epoch = epoch;
+    r.seqs.clear();
+    r.oldest = null;
+    r.earlier = 'none';
+  }
   r.users = new Map((f.payload?.users || []).map((u) => [u.id, u.name]));
   if (r.id === app.active) renderPresence();
   renderRoomList();
@@ -224,10 +259,17 @@ function onNewMessage(f) {
   if (!r) return;
   const sender = f.sender || { id: '?', name: '?' };
   clearTyping(r, sender.id);
-  addEntry(r, {
-    kind: 'message', id: f.id, seq: f.seq, sender, text: String(f.payload?.content ?? ''),
-    ts: f.timestamp, own: sender.id === app.me?.id, status: 'sent',
-  });
+  const text = String(f.payload?.content ?? '');
+  const own = sender.id === app.me?.id;
+  // Ours, sent when the connection dropped: its ack was lost, but the server kept it.
+  const unconfirmed = own && r.entries.find((e) => e.kind === 'message' && e.own && e.status === 'failed' && e.text === text);
+  if (unconfirmed) {
+    Object.assign(unconfirmed, { status: 'sent', id: f.id, seq: f.seq, ts: f.timestamp });
+    noteSeq(r, f.seq);
+    updateEntry(unconfirmed);
+    return;
+  }
+  addEntry(r, { kind: 'message', id: f.id, seq: f.seq, sender, text, ts: f.timestamp, own, status: 'sent' });
 }
 
 // ---- rooms, messages, notices ------------------------------------------------------------
@@ -235,7 +277,10 @@ function onNewMessage(f) {
 function ensureRoom(id) {
   let r = app.rooms.get(id);
   if (!r) {
-    r = { id, joined: false, entries: [], users: new Map(), typing: new Map(), unread: 0 };
+    r = {
+      id, joined: false, entries: [], users: new Map(), typing: new Map(), unread: 0,
+      epoch: null, seqs: new Set(), oldest: null, earlier: 'none',
+    };
     app.rooms.set(id, r);
   }
   return r;
@@ -244,7 +289,7 @@ function ensureRoom(id) {
 function joinRoom(id) {
   ensureRoom(id);
   setActive(id);
-  app.client.joinRoom(id).catch((err) => {
+  app.client.joinRoom(id, { history: HISTORY_PAGE }).catch((err) => {
     requestFailed(`Join ${id}`)(err);
     if (!app.client || !app.client.rooms.includes(id)) dropRoom(id);
   });
@@ -273,18 +318,79 @@ function setActive(id) {
   renderRoom();
 }
 
+/** Remembers a shown seq; the first messages shown after a join tell whether earlier ones exist. */
+function noteSeq(r, seq) {
+  if (!Number.isInteger(seq) || !r.epoch) return;
+  r.seqs.add(seq);
+  if (r.oldest === null || seq < r.oldest) {
+    r.oldest = seq;
+    if (r.earlier !== 'loading') r.earlier = seq > 1 ? 'more' : 'none';
+  }
+}
+
+/**
+ * Adds an entry at the end, but before our own messages still waiting for their ack: a message
+ * the server numbered (a replay after a reconnect, say) comes before those.
+ */
 function addEntry(r, entry) {
-  r.entries.push(entry);
-  if (r.entries.length > MAX_ENTRIES) r.entries.splice(0, r.entries.length - MAX_ENTRIES);
+  if (entry.kind === 'message') {
+    if (r.seqs.has(entry.seq)) return;
+    noteSeq(r, entry.seq);
+  }
+  let at = r.entries.length;
+  if (entry.seq !== undefined) while (at > 0 && r.entries[at - 1].own && r.entries[at - 1].seq === undefined) at--;
+  const before = r.entries[at];
+  r.entries.splice(at, 0, entry);
+  if (r.entries.length > MAX_ENTRIES) { // the oldest go, and can be loaded again
+    for (const gone of r.entries.splice(0, r.entries.length - MAX_ENTRIES)) {
+      gone.el?.remove();
+      r.seqs.delete(gone.seq);
+    }
+    const kept = r.entries.find((e) => e.seq !== undefined);
+    if (kept && r.epoch) { r.oldest = kept.seq; r.earlier = kept.seq > 1 ? 'more' : 'none'; }
+  }
   if (r.id !== app.active) {
     if (entry.kind === 'message') { r.unread++; renderRoomList(); }
     return;
   }
   const list = $('message-list');
   const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-  list.append(entryEl(entry));
-  while (list.children.length > MAX_ENTRIES) list.firstElementChild.remove();
+  list.insertBefore(entryEl(entry), before?.el?.isConnected ? before.el : null);
+  renderEarlier();
   if (nearBottom || entry.own) list.scrollTop = list.scrollHeight;
+}
+
+/** Shows the room's messages before the oldest one shown ("load earlier messages"). */
+async function loadEarlier(r) {
+  if (r.earlier !== 'more' || !app.client) return;
+  r.earlier = 'loading';
+  renderEarlier();
+  let reply;
+  try {
+    reply = await app.client.history(r.id, { before: r.oldest, limit: HISTORY_PAGE });
+  } catch (err) {
+    r.earlier = 'more';
+    renderEarlier();
+    requestFailed('Load earlier messages')(err);
+    return;
+  }
+  if (app.rooms.get(r.id) !== r) return; // left meanwhile
+  const older = (reply.payload?.messages || []).filter((m) => Number.isInteger(m.seq) && !r.seqs.has(m.seq) && m.seq < r.oldest);
+  const entries = older.map((m) => ({
+    kind: 'message', id: m.id, seq: m.seq, sender: m.sender || { id: '?', name: '?' },
+    text: String(m.payload?.content ?? ''), ts: m.timestamp, own: m.sender?.id === app.me?.id, status: 'sent',
+  }));
+  r.entries.unshift(...entries);
+  for (const e of entries) noteSeq(r, e.seq);
+  // fewer than asked: the start of the room, or of what it keeps
+  r.earlier = entries.length === HISTORY_PAGE && r.oldest > 1 ? 'more' : 'none';
+  if (r.id !== app.active) return;
+  const list = $('message-list');
+  const fromBottom = list.scrollHeight - list.scrollTop;
+  const first = $('earlier').nextSibling;
+  for (const e of entries) list.insertBefore(entryEl(e), first);
+  list.scrollTop = list.scrollHeight - fromBottom; // what was on screen stays on screen
+  renderEarlier();
 }
 
 function notice(roomId, kind, text, ts = new Date().toISOString()) {
@@ -317,7 +423,7 @@ function updateEntry(e) {
 function sendCurrent() {
   const input = $('message-input');
   const text = input.value.trim();
-  const r = app.active ? app.rooms.get(app.active) : null;
+  const r = activeRoom();
   if (!text || !r || !app.client) return;
   const me = app.me || { id: '', name: app.name };
   const entry = { kind: 'message', sender: me, text, ts: null, own: true, status: 'pending' };
@@ -325,6 +431,7 @@ function sendCurrent() {
   input.value = '';
   app.client.sendMessage(r.id, text).then((ack) => {
     Object.assign(entry, { status: 'sent', id: ack.payload?.message_id, seq: ack.payload?.seq, ts: ack.timestamp });
+    noteSeq(r, entry.seq);
     updateEntry(entry);
   }, (err) => {
     entry.status = 'failed';
@@ -343,9 +450,12 @@ function requestFailed(what) {
 
 // ---- rendering ----------------------------------------------------------------------------
 
+/** The connection badge; `e` is the latest `state` event, when it has news. */
 function renderBadge(e) {
+  if (e) app.stateEvent = e;
   const c = app.client;
   const state = c ? c.state : 'closed';
+  const last = c ? app.stateEvent : null;
   const badge = $('conn-badge');
   const node = state === 'open' && c.node ? c.node : '';
   badge.dataset.state = state;
@@ -353,10 +463,11 @@ function renderBadge(e) {
   $('conn-state').textContent = state;
   $('conn-node').textContent = node;
   let detail = '';
-  if (e && e.state === 'reconnecting' && state === 'reconnecting') {
-    detail = `attempt ${e.attempt}, in ${(e.delay / 1000).toFixed(1)} s`;
-  }
+  if (state === 'reconnecting' && last?.state === 'reconnecting') detail = `attempt ${last.attempt}, in ${(last.delay / 1000).toFixed(1)} s`;
+  else if (state === 'closed' && last?.code === 4003) detail = 'disconnected by the server';
   $('conn-detail').textContent = detail;
+  $('conn-hint').textContent = c ? app.refusal : '';
+  $('retry-btn').hidden = state !== 'reconnecting';
 }
 
 function renderMe() {
@@ -380,7 +491,7 @@ function renderRoomList() {
 }
 
 function renderRoom() {
-  const r = app.active ? app.rooms.get(app.active) : null;
+  const r = activeRoom();
   $('room-title').textContent = r ? r.id : 'No room';
   $('room-title').dataset.room = r ? r.id : '';
   $('leave-btn').hidden = !r;
@@ -388,14 +499,23 @@ function renderRoom() {
   $('send-btn').disabled = !r;
   const list = $('message-list');
   list.dataset.room = r ? r.id : '';
-  list.replaceChildren(...(r ? r.entries.map(entryEl) : []));
+  list.replaceChildren($('earlier'), ...(r ? r.entries.map(entryEl) : []));
+  renderEarlier();
   list.scrollTop = list.scrollHeight;
   renderPresence();
   renderTyping();
 }
 
+function renderEarlier() {
+  const r = activeRoom();
+  const state = r ? r.earlier : 'none';
+  $('earlier').hidden = state === 'none';
+  $('earlier-btn').disabled = state === 'loading';
+  $('earlier-btn').textContent = state === 'loading' ? 'Loading…' : 'Load earlier messages';
+}
+
 function renderPresence() {
-  const r = app.active ? app.rooms.get(app.active) : null;
+  const r = activeRoom();
   const users = r ? [...r.users] : [];
   users.sort((a, b) => a[1].localeCompare(b[1]));
   $('presence-count').textContent = String(users.length);
@@ -406,7 +526,7 @@ function renderPresence() {
 }
 
 function renderTyping() {
-  const r = app.active ? app.rooms.get(app.active) : null;
+  const r = activeRoom();
   const names = r ? [...r.typing.values()].map((t) => t.name) : [];
   let text = '';
   if (names.length === 1) text = `${names[0]} is typing…`;
@@ -460,6 +580,15 @@ $('join-form').addEventListener('submit', (ev) => {
 });
 $('leave-btn').addEventListener('click', () => { if (app.active) leaveRoom(app.active); });
 $('message-form').addEventListener('submit', (ev) => { ev.preventDefault(); sendCurrent(); });
+$('retry-btn').addEventListener('click', () => { if (app.client) app.client.reconnect(); });
+$('earlier-btn').addEventListener('click', () => { const r = activeRoom(); if (r) loadEarlier(r); });
+let lastScrollTop = 0;
+$('message-list').addEventListener('scroll', (ev) => {
+  const r = activeRoom();
+  const { scrollTop } = ev.target;
+  if (r && scrollTop < 40 && scrollTop < lastScrollTop) loadEarlier(r); // scrolled up to the top
+  lastScrollTop = scrollTop;
+});
 $('message-input').addEventListener('input', (ev) => {
   if (!app.client || !app.active) return;
   if (ev.target.value.trim()) app.client.typing(app.active);

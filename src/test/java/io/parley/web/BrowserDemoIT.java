@@ -6,11 +6,14 @@ import static org.openqa.selenium.support.ui.ExpectedConditions.invisibilityOfEl
 import static org.openqa.selenium.support.ui.ExpectedConditions.textToBe;
 import static org.openqa.selenium.support.ui.ExpectedConditions.visibilityOfElementLocated;
 
+import com.auth0.jwt.algorithms.Algorithm;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.parley.app.ParleyNode;
 import io.parley.testing.HeadlessChromium;
 import io.parley.testing.TestNode;
+import io.parley.testing.TestTokens;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
@@ -29,10 +32,11 @@ import org.openqa.selenium.WebElement;
 /**
  * The demo page (/) in two real headless Chromium browsers, one per user, signed in through the
  * page's own form (which mints a token with POST /dev/token). Everything is done by typing and
- * clicking; assertions read what a person would see.
+ * clicking; assertions read what a person would see. The reconnect tests restart nodes of their
+ * own on a fixed port; the refusal tests meet nodes that refuse the page.
  */
 @ExtendWith(LogCapturingExtension.class)
-class BrowserDemoTest {
+class BrowserDemoIT {
   /**
    * The chat test saves its screenshot here on every run; with -Dparley.updateScreenshot=true it
    * also replaces the README's copy in docs/.
@@ -40,6 +44,10 @@ class BrowserDemoTest {
   static final Path SCREENSHOT = Path.of(System.getProperty("basedir", "."), "target", "screenshots", "demo.png");
   static final Path README_SCREENSHOT = Path.of(System.getProperty("basedir", "."), "docs", "demo.png");
   private static final String NODE_NAME = "node-1";
+  /** The library's largest backoff window (parley.js backoffCap), which the page keeps. */
+  private static final long BACKOFF_CAP_MS = 5000;
+  /** How long the reconnect and refusal tests wait for a page that keeps trying. */
+  private static final Duration OUTAGE_WAIT = Duration.ofSeconds(40);
 
   private static ParleyNode node;
   private static String base;
@@ -212,7 +220,139 @@ class BrowserDemoTest {
     }
   }
 
+  // ---- reconnecting and refusals ---------------------------------------------------------------------
+
+  @Test
+  void afterAServerRestartThePageIsBackWithinTheBackoffCap() throws Exception {
+    int port = BrowserClientLibraryIT.freePort();
+    ParleyNode first = restartable(port, "before-restart");
+    ParleyNode second = null;
+    try {
+      signIn(ann, "http://localhost:" + port, "Ann");
+      join(ann, "restart-room");
+      recordStates(ann);
+
+      first.close(); // the node goes away (close 1001); the page keeps trying while it is down
+      // Long enough for the backoff to reach its largest window, where the old 30 s cap showed.
+      ann.waiting().withTimeout(OUTAGE_WAIT).withMessage("six attempts scheduled")
+          .until(d -> ann.eval("T.states.filter((s) => s.state === 'reconnecting').length").asInt() >= 6);
+      assertThat(text(ann, "connection-state")).isEqualTo("reconnecting");
+      assertThat(text(ann, "connection-detail")).matches("attempt \\d+, in \\d+\\.\\d s");
+
+      second = restartable(port, "after-restart");
+      long upAt = System.nanoTime();
+      ann.waiting().withTimeout(OUTAGE_WAIT).until(textToBe(testId("connection-node"), "after-restart"));
+      long backAfterMs = (System.nanoTime() - upAt) / 1_000_000;
+      System.out.println("page back " + backAfterMs + " ms after the node was up");
+
+      JsonNode delays = ann.eval("T.states.filter((s) => s.state === 'reconnecting').map((s) => s.delay)");
+      assertThat(delays.size()).isGreaterThanOrEqualTo(6);
+      delays.forEach(d -> assertThat(d.asLong()).as("every wait within the cap").isBetween(0L, BACKOFF_CAP_MS));
+      // The next attempt after the node is up comes within the cap; the rest is the browser's
+      // connect on a loaded machine.
+      assertThat(backAfterMs).as("back %d ms after the node was up", backAfterMs).isLessThan(BACKOFF_CAP_MS + 5000);
+      ann.waiting().until(d -> hasNotice(ann, "Reconnected to after-restart."));
+      assertThat(ann.driver().findElement(testId("retry-button")).isDisplayed()).isFalse();
+
+      // The room was joined again: Ben, on the new node, finds Ann there and chats with her.
+      signIn(ben, "http://localhost:" + port, "Ben");
+      join(ben, "restart-room");
+      awaitPresence(ben, "Ann", "Ben");
+      say(ben, ann, "Ben", "Welcome back, Ann.");
+    } finally {
+      first.close();
+      if (second != null) second.close();
+    }
+  }
+
+  @Test
+  void retryNowReconnectsAtOnceWhateverTheBackoffSays() throws Exception {
+    int port = BrowserClientLibraryIT.freePort();
+    ParleyNode first = restartable(port, "before-retry");
+    ParleyNode second = null;
+    try {
+      signIn(ann, "http://localhost:" + port, "Ann");
+      recordStates(ann);
+      WebElement retry = ann.driver().findElement(testId("retry-button"));
+      assertThat(retry.isDisplayed()).as("no retry button while open").isFalse();
+
+      first.close();
+      ann.waiting().until(attributeToBe(testId("connection-badge"), "data-state", "reconnecting"));
+      // From now on the page's own backoff waits up to 11 days: only the button brings it back soon.
+      ann.eval("(() => { const o = window.parleyDemo.app.client.options; o.backoffBase = o.backoffCap = 1e9; return true; })()");
+      ann.waiting().withTimeout(OUTAGE_WAIT).withMessage("an attempt scheduled more than a minute away")
+          .until(d -> ann.eval("T.states.some((s) => s.state === 'reconnecting' && s.delay > 60000)").asBoolean());
+      assertThat(retry.isDisplayed()).isTrue();
+
+      second = restartable(port, "after-retry");
+      retry.click();
+      ann.waiting().until(textToBe(testId("connection-node"), "after-retry"));
+      assertThat(text(ann, "connection-state")).isEqualTo("open");
+      assertThat(retry.isDisplayed()).isFalse();
+    } finally {
+      first.close();
+      if (second != null) second.close();
+    }
+  }
+
+  /**
+   * The browser hides why an upgrade was refused; the server's pre-check (POST /ws/check) names
+   * it, and the page shows it. Its contract: 403 with {"reason":"origin_not_allowed"}.
+   */
+  @Test
+  void aRefusedOriginIsNamedOnThePage() throws Exception {
+    ParleyNode strict = TestNode.start("""
+        parley.dev-mode = on
+        parley.http.allowed-origins = "https://chat.example.com"
+        """);
+    try {
+      signInRefused(ann, "http://localhost:" + strict.port(), "Ann");
+      ann.waiting().withTimeout(OUTAGE_WAIT).withMessage("the refusal hint")
+          .until(textToBe(testId("connection-hint"), "refused: origin not allowed"));
+      assertThat(ann.driver().findElement(testId("connection-badge")).getAttribute("data-state"))
+          .as("it keeps trying: the allow-list may change").isEqualTo("reconnecting");
+    } finally {
+      strict.close();
+    }
+  }
+
+  /**
+   * A pasted token that has expired: the pre-check says why (its contract: 401 with
+   * {"reason":"token_rejected","detail":…}), and the page stops, as that token cannot work again.
+   */
+  @Test
+  void aRejectedPastedTokenIsNamedAndThePageStops() {
+    String expired = TestTokens.builder("eve", "Eve").withExpiresAt(Instant.now().minusSeconds(3600))
+        .sign(Algorithm.HMAC256(TestNode.SECRET));
+    ann.open(base + "/");
+    ann.waiting().until(visibilityOfElementLocated(By.cssSelector("#token-details summary"))).click();
+    ann.driver().findElement(testId("token-input")).sendKeys(expired);
+    ann.driver().findElement(testId("signin-button")).click();
+    ann.waiting().until(visibilityOfElementLocated(testId("chat-screen")));
+    WebElement toast = ann.waiting().withTimeout(OUTAGE_WAIT).withMessage("the page gave up, and says why")
+        .until(visibilityOfElementLocated(By.cssSelector("[data-testid=toast][data-code=TOKEN_REJECTED]")));
+    assertThat(toast.getText()).contains("token rejected").contains("sign in again");
+    assertThat(text(ann, "connection-hint")).startsWith("token rejected");
+    assertThat(text(ann, "connection-state")).isEqualTo("closed");
+  }
+
   // ---- page helpers ---------------------------------------------------------------------------------
+
+  /** A node with the demo's token endpoint on this port, which a later node can take over. */
+  private static ParleyNode restartable(int port, String name) throws Exception {
+    return TestNode.start("""
+        parley.dev-mode = on
+        parley.http.port = %d
+        parley.node-name = "%s"
+        """.formatted(port, name));
+  }
+
+  /** Records the state events of the page's client in {@code T.states}. */
+  private static void recordStates(HeadlessChromium browser) {
+    browser.eval("(() => { window.T = { states: [] };"
+        + " window.parleyDemo.app.client.on('state', (e) => T.states.push({ state: e.state, attempt: e.attempt, delay: e.delay }));"
+        + " return true; })()");
+  }
 
   private static By testId(String id) {
     return By.cssSelector("[data-testid='" + id + "']");
@@ -228,11 +368,20 @@ class BrowserDemoTest {
 
   /** Opens the page afresh and signs in through its form. */
   private static void signIn(HeadlessChromium browser, String name) {
-    browser.open(base + "/");
+    signIn(browser, base, name);
+  }
+
+  private static void signIn(HeadlessChromium browser, String at, String name) {
+    signInRefused(browser, at, name);
+    browser.waiting().until(attributeToBe(testId("connection-badge"), "data-state", "open"));
+  }
+
+  /** Signs in through the form; the connection may or may not open. */
+  private static void signInRefused(HeadlessChromium browser, String at, String name) {
+    browser.open(at + "/");
     browser.waiting().until(visibilityOfElementLocated(testId("name-input"))).sendKeys(name);
     browser.driver().findElement(testId("signin-button")).click();
     browser.waiting().until(visibilityOfElementLocated(testId("chat-screen")));
-    browser.waiting().until(attributeToBe(testId("connection-badge"), "data-state", "open"));
   }
 
   /** Joins a room through the join form and waits for the server's room_info. */

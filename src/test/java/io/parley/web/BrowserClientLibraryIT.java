@@ -28,7 +28,7 @@ import org.junit.jupiter.api.extension.TestWatcher;
  * other user. Nothing test-only ships in src/main.
  */
 @ExtendWith(LogCapturingExtension.class)
-class BrowserClientLibraryTest {
+class BrowserClientLibraryIT {
   /**
    * Loaded into the page before each test: the module's exports as {@code P}, and {@code track(name,
    * client)}, which records a client's state changes, closes and frames in {@code T.log}.
