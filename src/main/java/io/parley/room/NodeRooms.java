@@ -389,7 +389,7 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
           .filter(pending -> now - pending.queuedAt >= settings.requestTimeout().toNanos())
           .toList();
       for (Pending pending : expired) {
-        link.pending.remove(pending.ref);
+        if (link.pending.remove(pending.ref) == null) continue; // already answered: its join timed out first
         unavailable(pending, link.room);
         if (pending.request instanceof ClientRequest.JoinRoom && link.members.containsKey(pending.connection.id)) {
           leave(link, pending.connection);
