@@ -462,14 +462,14 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
   }
 
   private Behavior<Command> onReply(Reply reply) {
-    answered(reply.room(), reply.ref());
     Connection connection = connections.get(reply.connectionId());
-    if (connection != null) send(connection, reply.frame());
+    if (answered(reply.room(), reply.ref()) && connection != null) send(connection, reply.frame());
     return this;
   }
 
   private Behavior<Command> onJoined(Joined joined) {
-    Link link = answered(joined.room(), joined.ref());
+    if (!answered(joined.room(), joined.ref())) return this;
+    Link link = rooms.get(joined.room());
     Connection connection = connections.get(joined.connectionId());
     if (link != null) {
       link.seen.clear();
@@ -482,11 +482,15 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
     return this;
   }
 
-  /** The request {@code ref} got its answer; its link, if it still has one. */
-  private Link answered(String room, long ref) {
+  /**
+   * Whether request {@code ref} was still waiting for its answer. A request is answered once: a
+   * second answer (from a new incarnation it was sent to again, or after an error) is dropped.
+   */
+  private boolean answered(String room, long ref) {
     Link link = rooms.get(room);
-    if (link != null && link.pending.remove(ref) != null) dropIfDone(link);
-    return rooms.get(room);
+    if (link == null || link.pending.remove(ref) == null) return false;
+    dropIfDone(link);
+    return true;
   }
 
   // ---- frames to one connection -----------------------------------------------------------------
