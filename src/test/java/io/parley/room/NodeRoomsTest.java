@@ -407,6 +407,16 @@ class NodeRoomsTest {
   }
 
   @Test
+  void leavingARoomNotJoinedWithoutIdSendsNothing() {
+    Node node = new Node();
+    String room = room();
+    Socket ann = node.connect(ANN);
+    node.request(ann, new ClientRequest.LeaveRoom(null, room));
+    ann.expectNoFrame();
+    node.sharding(room).expectNoMessage(Duration.ZERO);
+  }
+
+  @Test
   void leaveIsAckedLocallyAndTellsTheRoomTheUsersNewCount() {
     Node node = new Node();
     String room = room();
