@@ -159,15 +159,23 @@ class RoomActorTest {
     return deliver;
   }
 
-  /** The node's next message must announce that {@code user} arrived (or left); returns its frame. */
-  private static JsonNode expectPresence(
+  /**
+   * The node's next message must announce that {@code user} arrived (or left): a user_joined
+   * (user_left) frame with the user as sender and payload, which also tells the node the change.
+   */
+  private static NodeRooms.Deliver expectPresence(
       TestProbe<NodeRooms.RoomEvent> node, Room room, User user, boolean arrived) {
     NodeRooms.Deliver deliver = expectDeliver(node, room);
     assertThat(deliver.presence()).isEqualTo(new NodeRooms.PresenceChange(user, arrived));
+    assertThat(deliver.seq()).isZero();
+    assertThat(deliver.reply()).isNull();
     JsonNode frame = json(deliver.frame());
     assertThat(frame.get("type").textValue()).isEqualTo(arrived ? "user_joined" : "user_left");
+    assertThat(frame.get("room").textValue()).isEqualTo(room.id);
+    assertUser(frame.get("sender"), user);
     assertUser(frame.get("payload"), user);
-    return frame;
+    assertThat(frame.get("timestamp").textValue()).matches(TIMESTAMP);
+    return deliver;
   }
 
   private static RequestId id(String id) {
@@ -258,17 +266,7 @@ class RoomActorTest {
     joined(room, node, "c1", ANN, 1);
 
     room.tell(join(node, "c2", BOB, 1, null));
-    NodeRooms.Deliver announced = expectDeliver(node, room);
-    assertThat(announced.except()).isEqualTo("c2");
-    assertThat(announced.seq()).isZero();
-    assertThat(announced.reply()).isNull();
-    assertThat(announced.presence()).isEqualTo(new NodeRooms.PresenceChange(BOB, true));
-    JsonNode frame = json(announced.frame());
-    assertThat(frame.get("type").textValue()).isEqualTo("user_joined");
-    assertThat(frame.get("room").textValue()).isEqualTo(room.id);
-    assertUser(frame.get("sender"), BOB);
-    assertUser(frame.get("payload"), BOB);
-    assertThat(frame.get("timestamp").textValue()).matches(TIMESTAMP);
+    assertThat(expectPresence(node, room, BOB, true).except()).isEqualTo("c2");
     assertThat(node.expectMessageClass(NodeRooms.Joined.class).connectionId()).isEqualTo("c2");
   }
 
@@ -344,16 +342,7 @@ class RoomActorTest {
     node.expectNoMessage(QUIET);
 
     room.tell(new RoomActor.Presence(node.ref(), ANN, 0));
-    NodeRooms.Deliver left = expectDeliver(node, room);
-    assertThat(left.except()).isNull();
-    assertThat(left.seq()).isZero();
-    assertThat(left.presence()).isEqualTo(new NodeRooms.PresenceChange(ANN, false));
-    JsonNode frame = json(left.frame());
-    assertThat(frame.get("type").textValue()).isEqualTo("user_left");
-    assertThat(frame.get("room").textValue()).isEqualTo(room.id);
-    assertUser(frame.get("sender"), ANN);
-    assertUser(frame.get("payload"), ANN);
-    assertThat(frame.get("timestamp").textValue()).matches(TIMESTAMP);
+    assertThat(expectPresence(node, room, ANN, false).except()).isNull();
     assertThat(onlineUserIds(room, node)).containsExactly(BOB.id());
   }
 
@@ -717,10 +706,7 @@ class RoomActorTest {
     room.greeted(nodeB, List.of(new UserCount(CID, 1)), 9, List.of(ANN, BOB, CID));
 
     for (TestProbe<NodeRooms.RoomEvent> node : List.of(nodeA, nodeB)) {
-      NodeRooms.Deliver left = expectDeliver(node, room);
-      assertThat(left.presence()).isEqualTo(new NodeRooms.PresenceChange(BOB, false));
-      assertThat(left.except()).isNull();
-      assertUser(json(left.frame()).get("payload"), BOB);
+      assertThat(expectPresence(node, room, BOB, false).except()).isNull();
       assertThat(onlineUserIds(room, node)).containsExactlyInAnyOrder(ANN.id(), CID.id());
     }
   }
@@ -734,9 +720,7 @@ class RoomActorTest {
     room.greeted(nodeB, List.of(new UserCount(DAN, 1)), 0, List.of(ANN));
 
     for (TestProbe<NodeRooms.RoomEvent> node : List.of(nodeA, nodeB)) {
-      NodeRooms.Deliver joined = expectDeliver(node, room);
-      assertThat(joined.presence()).isEqualTo(new NodeRooms.PresenceChange(DAN, true));
-      assertThat(joined.except()).isNull();
+      assertThat(expectPresence(node, room, DAN, true).except()).isNull();
       assertThat(onlineUserIds(room, node)).containsExactlyInAnyOrder(ANN.id(), DAN.id());
     }
   }
