@@ -410,7 +410,7 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
           .filter(pending -> now - pending.queuedAt >= settings.requestTimeout().toNanos())
           .toList();
       for (Pending pending : expired) {
-        link.pending.remove(pending.ref);
+        if (link.pending.remove(pending.ref) == null) continue; // already answered: its join timed out first
         unavailable(pending, link.room);
         if (pending.request instanceof ClientRequest.JoinRoom && link.members.containsKey(pending.connection.id)) {
           leave(link, pending.connection);
@@ -486,18 +486,18 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
   private Behavior<Command> onReply(Reply reply) {
     Link link = rooms.get(reply.room());
     Pending pending = link == null ? null : link.pending.get(reply.ref());
-    answered(reply.room(), reply.ref());
     Connection connection = connections.get(reply.connectionId());
-    if (connection != null) send(connection, reply.frame());
-    if (pending != null && pending.request instanceof ClientRequest.JoinRoom
-        && connection != null && link.members.containsKey(connection.id)) {
+    if (!answered(reply.room(), reply.ref()) || connection == null) return this;
+    send(connection, reply.frame());
+    if (pending.request instanceof ClientRequest.JoinRoom && link.members.containsKey(connection.id)) {
       leave(link, connection);
     }
     return this;
   }
 
   private Behavior<Command> onJoined(Joined joined) {
-    Link link = answered(joined.room(), joined.ref());
+    if (!answered(joined.room(), joined.ref())) return this;
+    Link link = rooms.get(joined.room());
     Connection connection = connections.get(joined.connectionId());
     if (link != null) {
       link.seen.clear();
@@ -513,11 +513,15 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
     return this;
   }
 
-  /** The request {@code ref} got its answer; its link, if it still has one. */
-  private Link answered(String room, long ref) {
+  /**
+   * Whether request {@code ref} was still waiting for its answer. A request is answered once: a
+   * second answer (from a new incarnation it was sent to again, or after an error) is dropped.
+   */
+  private boolean answered(String room, long ref) {
     Link link = rooms.get(room);
-    if (link != null && link.pending.remove(ref) != null) dropIfDone(link);
-    return rooms.get(room);
+    if (link == null || link.pending.remove(ref) == null) return false;
+    dropIfDone(link);
+    return true;
   }
 
   // ---- frames to one connection -----------------------------------------------------------------
