@@ -9,7 +9,6 @@ import org.apache.pekko.http.impl.engine.ws.FrameEvent;
 import org.apache.pekko.http.impl.engine.ws.UpgradeToWebSocketLowLevel;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
-import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.FlowShape;
 import org.apache.pekko.stream.Graph;
 import org.apache.pekko.stream.javadsl.BidiFlow;
@@ -24,7 +23,7 @@ import scala.Option;
  *
  * <pre>
  *   socket ─▶ WebSocketStage ─▶ text messages ─▶ incoming
- *   socket ◀─ WebSocketStage ◀─ bounded queue ◀─ Outbox
+ *   socket ◀─ WebSocketStage ◀─ Outbox (lanes: broadcast, reply, replay)
  * </pre>
  */
 public final class WebSocketHandler {
@@ -34,7 +33,7 @@ public final class WebSocketHandler {
    * The 101 response; {@code subprotocol} must be one the client offered. Once the socket is
    * open, {@code attached} gets its {@link Outbox} and how the connection will end.
    *
-   * @param outgoingBuffer frames queued for the socket before further ones are dropped
+   * @param outgoingBuffer broadcast frames queued for the socket before further ones are dropped
    * @param droppedTotal the node-wide count of dropped frames
    */
   public static HttpResponse accept(
@@ -45,10 +44,10 @@ public final class WebSocketHandler {
       int outgoingBuffer,
       Counter droppedTotal,
       BiConsumer<Outbox, CompletionStage<CloseReason>> attached) {
-    Source<OutFrame, BoundedSourceQueue<OutFrame>> outgoing = Source.queue(outgoingBuffer);
+    Source<OutFrame, Outbox> outgoing = Outbox.source(outgoingBuffer, droppedTotal);
     Flow<FrameEvent, FrameEvent, NotUsed> handler = BidiFlow.fromGraph(new WebSocketStage(settings))
-        .join(Flow.fromSinkAndSourceMat(incoming, outgoing, Keep.right()), (closed, queue) -> {
-          attached.accept(new Outbox(queue, droppedTotal), closed);
+        .join(Flow.fromSinkAndSourceMat(incoming, outgoing, Keep.right()), (closed, outbox) -> {
+          attached.accept(outbox, closed);
           return NotUsed.getInstance();
         });
     return accept(upgrade, handler, subprotocol);

@@ -20,7 +20,6 @@ import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.javadsl.Source;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -48,11 +47,10 @@ class NodeFanoutTest {
     /** Registers a connection whose socket is a probe receiving frame texts. */
     TestProbe<String> connect(String connectionId) {
       TestProbe<String> socket = testKit.createTestProbe();
-      Outbox outbox = new Outbox(
-          Source.<OutFrame>queue(16).map(OutFrame::text)
-              .toMat(Sink.foreach(text -> socket.ref().tell(text)), Keep.left())
-              .run(testKit.system()),
-          new SimpleMeterRegistry().counter("dropped"));
+      Outbox outbox = Outbox.source(16, new SimpleMeterRegistry().counter("dropped"))
+          .map(OutFrame::text)
+          .toMat(Sink.foreach(text -> socket.ref().tell(text)), Keep.left())
+          .run(testKit.system());
       fanout.tell(new NodeFanout.Register(connectionId, outbox));
       sockets.put(connectionId, socket);
       return socket;
