@@ -236,6 +236,6 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
 
   private void send(String type, byte[] frame) {
     metrics.frameOut(type).increment();
-    outbox.send(OutFrame.text(frame));
+    outbox.reply(OutFrame.text(frame)); // connected, pong and errors answer the client: never dropped
   }
 }

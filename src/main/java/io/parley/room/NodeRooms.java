@@ -508,7 +508,12 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
     }
     if (connection != null) {
       send(connection, joined.roomInfo());
-      for (byte[] message : joined.replay()) send(connection, message);
+      if (!joined.replay().isEmpty()) {
+        List<OutFrame> replay = new ArrayList<>(joined.replay().size());
+        for (byte[] message : joined.replay()) replay.add(OutFrame.text(message));
+        connection.outbox.replay(replay);
+        metrics.deliveries.increment(replay.size());
+      }
     }
     return this;
   }
@@ -542,8 +547,9 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
     send(connection, frame);
   }
 
+  /** An answer to one of the connection's requests: never dropped by its outgoing buffer. */
   private void send(Connection connection, byte[] frame) {
-    connection.outbox.send(OutFrame.text(frame));
+    connection.outbox.reply(OutFrame.text(frame));
     metrics.deliveries.increment();
   }
 

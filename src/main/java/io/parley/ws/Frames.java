@@ -1,62 +1,68 @@
 package io.parley.ws;
 
-import org.apache.pekko.http.impl.engine.ws.FrameEvent$;
-import org.apache.pekko.http.impl.engine.ws.FrameHeader;
-import org.apache.pekko.http.impl.engine.ws.FrameStart;
-import org.apache.pekko.http.impl.engine.ws.Protocol;
+import java.nio.charset.StandardCharsets;
 import org.apache.pekko.util.ByteString;
-import scala.Option;
 
 /**
- * Outgoing WebSocket frames, built once and shared by every connection they go to.
- *
- * <p>Parley speaks WebSocket at frame level through pekko-http's frame API ({@code
- * org.apache.pekko.http.impl.engine.ws}), which pekko-http marks internal: its public message API
- * cannot close with a chosen code (akka/akka-http#2458: 1001, 1008, 1009, 4001 are part of our
- * protocol) and re-encodes every text message for every recipient. Only this package uses that
- * API ({@link OutFrame} hides it from the rest of Parley); the pekko-http version is pinned in
- * pom.xml and the end-to-end tests exercise every path.
+ * Frames as the server writes them (RFC 6455, 5.2): final, unmasked, header and payload in one
+ * array, rendered once and then shared by every socket they go to.
  */
 final class Frames {
-  static final Protocol.Opcode TEXT = opcode(0x1);
-  static final Protocol.Opcode BINARY = opcode(0x2);
-  static final Protocol.Opcode CONTINUATION = opcode(0x0);
-  static final Protocol.Opcode CLOSE = opcode(0x8);
-  static final Protocol.Opcode PING = opcode(0x9);
-  static final Protocol.Opcode PONG = opcode(0xA);
-
-  private static final Option<Object> UNMASKED = Option.empty();
-  private static final FrameStart EMPTY_PING = control(PING, ByteString.emptyByteString());
+  private static final int MAX_CLOSE_REASON = FrameDecoder.MAX_CONTROL_PAYLOAD - 2;
+  private static final ByteString EMPTY_PING = render(FrameKind.OP_PING, ByteString.emptyByteString());
 
   private Frames() {}
 
-  private static Protocol.Opcode opcode(int code) {
-    return Protocol.Opcode$.MODULE$.forCode((byte) code);
+  /** A text frame around UTF-8. */
+  static ByteString text(byte[] utf8) {
+    return render(FrameKind.OP_TEXT, ByteString.fromArrayUnsafe(utf8));
   }
 
-  /** A complete text frame around UTF-8 JSON; the array must not be changed afterwards. */
-  static FrameStart text(byte[] utf8) {
-    return full(TEXT, ByteString.fromArrayUnsafe(utf8));
+  /** A close frame; a reason longer than a control frame allows is cut at a character boundary. */
+  static ByteString close(int code, String reason) {
+    byte[] text = reason.getBytes(StandardCharsets.UTF_8);
+    int length = text.length;
+    if (length > MAX_CLOSE_REASON) {
+      length = MAX_CLOSE_REASON;
+      while ((text[length] & 0xC0) == 0x80) length--; // not inside a character
+    }
+    byte[] payload = new byte[2 + length];
+    payload[0] = (byte) (code >> 8);
+    payload[1] = (byte) code;
+    System.arraycopy(text, 0, payload, 2, length);
+    return render(FrameKind.OP_CLOSE, ByteString.fromArrayUnsafe(payload));
   }
 
-  static FrameStart close(int code, String reason) {
-    return FrameEvent$.MODULE$.closeFrame(code, reason, UNMASKED);
-  }
-
-  static FrameStart ping() {
+  static ByteString ping() {
     return EMPTY_PING;
   }
 
-  static FrameStart pong(ByteString data) {
-    return control(PONG, data);
+  /** The answer to a ping: its payload (at most 125 bytes) sent back. */
+  static ByteString pong(ByteString payload) {
+    return render(FrameKind.OP_PONG, payload);
   }
 
-  private static FrameStart control(Protocol.Opcode opcode, ByteString data) {
-    return full(opcode, data);
+  /** The length of the header in front of a payload of {@code length} bytes. */
+  static int headerSize(long length) {
+    return length < 126 ? 2 : length <= 0xFFFF ? 4 : 10;
   }
 
-  private static FrameStart full(Protocol.Opcode opcode, ByteString data) {
-    return new FrameStart(
-        new FrameHeader(opcode, UNMASKED, data.length(), true, false, false, false), data);
+  private static ByteString render(int opcode, ByteString payload) {
+    int length = payload.length();
+    int header = headerSize(length);
+    byte[] frame = new byte[header + length];
+    frame[0] = (byte) (0x80 | opcode);
+    if (header == 2) {
+      frame[1] = (byte) length;
+    } else if (header == 4) {
+      frame[1] = 126;
+      frame[2] = (byte) (length >> 8);
+      frame[3] = (byte) length;
+    } else {
+      frame[1] = 127;
+      for (int i = 0; i < 8; i++) frame[2 + i] = (byte) ((long) length >>> (56 - 8 * i));
+    }
+    payload.copyToArray(frame, header, length);
+    return ByteString.fromArrayUnsafe(frame);
   }
 }

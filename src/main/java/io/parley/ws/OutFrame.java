@@ -1,28 +1,30 @@
 package io.parley.ws;
 
 import java.nio.charset.StandardCharsets;
-import org.apache.pekko.http.impl.engine.ws.FrameStart;
+import org.apache.pekko.util.ByteString;
 
 /**
- * A frame on its way to one or more sockets: built once per broadcast and shared by every
- * connection it goes to. Opaque outside this package, so that only {@code ws} depends on how
- * pekko-http represents frames.
+ * A frame on its way to one or more sockets: rendered once, header included, and shared by every
+ * connection it goes to. Opaque outside this package.
  */
 public final class OutFrame {
-  final FrameStart frame;
+  /** The frame as it goes on the wire. */
+  final ByteString bytes;
+  private final int payloadOffset;
 
-  private OutFrame(FrameStart frame) {
-    this.frame = frame;
+  private OutFrame(ByteString bytes, int payloadOffset) {
+    this.bytes = bytes;
+    this.payloadOffset = payloadOffset;
   }
 
-  /** A text frame around UTF-8 JSON; the array must not be changed afterwards. */
+  /** A text frame around UTF-8 JSON (copied: the array may be reused afterwards). */
   public static OutFrame text(byte[] utf8) {
-    return new OutFrame(Frames.text(utf8));
+    return new OutFrame(Frames.text(utf8), Frames.headerSize(utf8.length));
   }
 
   /** The frame's text (for tests and logs). */
   public String text() {
-    return frame.data().decodeString(StandardCharsets.UTF_8);
+    return bytes.drop(payloadOffset).decodeString(StandardCharsets.UTF_8);
   }
 
   @Override

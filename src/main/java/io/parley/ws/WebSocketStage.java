@@ -1,18 +1,8 @@
 package io.parley.ws;
 
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import org.apache.pekko.http.impl.engine.ws.FrameData;
-import org.apache.pekko.http.impl.engine.ws.FrameEvent;
-import org.apache.pekko.http.impl.engine.ws.FrameHeader;
-import org.apache.pekko.http.impl.engine.ws.FrameStart;
-import org.apache.pekko.http.impl.engine.ws.Protocol;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.BidiShape;
@@ -26,21 +16,20 @@ import org.apache.pekko.stream.stage.TimerGraphStageLogic;
 import org.apache.pekko.util.ByteString;
 
 /**
- * RFC 6455 for one server-side connection, between pekko-http's frame parser/renderer (the
- * network side) and Parley (the application side):
+ * One server-side WebSocket connection after the upgrade, between the socket's bytes (the network
+ * side) and Parley (the application side):
  *
  * <pre>
- *   network frames ─▶ netIn ─▶ [unmask, reassemble, limits, ping/pong/close] ─▶ appOut: text
- *   network frames ◀─ netOut ◀─ [control frames first, write timeout]       ◀─ appIn: frames
+ *   socket bytes ─▶ netIn ─▶ FrameDecoder ─▶ [ping/pong/close, limits]  ─▶ appOut: text
+ *   socket bytes ◀─ netOut ◀─ [control frames first, write timeout]       ◀─ appIn: frames
  * </pre>
  *
  * <ul>
- *   <li>a text message over {@code maxMessageBytes} closes with 1009, as soon as a frame header
- *       announces it; a binary frame closes with 1003; invalid UTF-8 with 1007; any other protocol
- *       violation (unmasked frame, bad fragmentation, oversized control frame) with 1002;
+ *   <li>what {@link FrameDecoder} refuses closes with its code: 1009 too big, 1003 binary, 1007
+ *       bad UTF-8, 1002 any other protocol violation;
  *   <li>the server pings every {@code pingInterval}; when nothing at all arrives for {@code
  *       idleTimeout} it closes with 1001;
- *   <li>when the socket takes no frame for {@code writeTimeout} while one is waiting, the
+ *   <li>when the socket takes nothing for {@code writeTimeout} while something waits, the
  *       connection is aborted (the peer is not reading, so no close frame could reach it);
  *   <li>the application closes the socket by completing appIn (1000) or failing it with a {@link
  *       CloseSignal} (its code; any other failure: 1011).
@@ -50,21 +39,19 @@ import org.apache.pekko.util.ByteString;
  */
 final class WebSocketStage
     extends AbstractGraphStageWithMaterializedValue<
-        BidiShape<FrameEvent, String, OutFrame, FrameEvent>, CompletionStage<CloseReason>> {
+        BidiShape<ByteString, String, OutFrame, ByteString>, CompletionStage<CloseReason>> {
 
-  private static final int MAX_CONTROL_PAYLOAD = 125;
-  private static final byte[] NO_BYTES = new byte[0];
   private static final String PING_TIMER = "ping";
   private static final String IDLE_TIMER = "idle";
   private static final String WRITE_TIMER = "write";
   private static final String CLOSE_TIMER = "close";
 
   private final WebSocketSettings settings;
-  private final Inlet<FrameEvent> netIn = Inlet.create("WebSocket.netIn");
+  private final Inlet<ByteString> netIn = Inlet.create("WebSocket.netIn");
   private final Outlet<String> appOut = Outlet.create("WebSocket.appOut");
   private final Inlet<OutFrame> appIn = Inlet.create("WebSocket.appIn");
-  private final Outlet<FrameEvent> netOut = Outlet.create("WebSocket.netOut");
-  private final BidiShape<FrameEvent, String, OutFrame, FrameEvent> shape =
+  private final Outlet<ByteString> netOut = Outlet.create("WebSocket.netOut");
+  private final BidiShape<ByteString, String, OutFrame, ByteString> shape =
       BidiShape.of(netIn, appOut, appIn, netOut);
 
   WebSocketStage(WebSocketSettings settings) {
@@ -72,7 +59,7 @@ final class WebSocketStage
   }
 
   @Override
-  public BidiShape<FrameEvent, String, OutFrame, FrameEvent> shape() {
+  public BidiShape<ByteString, String, OutFrame, ByteString> shape() {
     return shape;
   }
 
@@ -90,32 +77,32 @@ final class WebSocketStage
     }
   }
 
-  private final class Logic extends TimerGraphStageLogic {
-    private final CompletableFuture<CloseReason> closed;
+  /** The close handshake (RFC 6455, 7.1.2 and 7.1.3). */
+  private enum Phase {
+    OPEN,
+    /** this server closes: its close frame waits for the socket */
+    CLOSING,
+    /** the peer closed: the answering close frame waits for the socket */
+    ANSWERING,
+    /** this server's close frame is written; the peer's is awaited for {@code closeTimeout} */
+    CLOSE_SENT
+  }
 
-    // the message being reassembled from text (and continuation) frames
-    private byte[] message = NO_BYTES;
-    private int messageLength;
-    private boolean inMessage;
-    // the frame whose data is still arriving in FrameData parts
-    private boolean inFrame;
-    private Protocol.Opcode frameOpcode;
-    private boolean frameFin;
-    private int frameMask;
-    private long frameOffset;
-    private final byte[] control = new byte[MAX_CONTROL_PAYLOAD];
-    private int controlLength;
+  private final class Logic extends TimerGraphStageLogic implements FrameDecoder.Handler {
+    private final CompletableFuture<CloseReason> closed;
+    private final FrameDecoder decoder = new FrameDecoder(settings.maxMessageBytes());
+    private Phase phase = Phase.OPEN;
+    private CloseReason closeReason;
     // a complete text message waiting for the application to pull
     private String pendingText;
     private long lastInbound = System.nanoTime();
 
-    // outgoing: control frames go before data; one data frame waits while the socket is busy
-    private final ArrayDeque<FrameStart> controlOut = new ArrayDeque<>(2);
-    private FrameStart pendingData;
-    private FrameStart closeFrame;
-    private boolean closeFramePushed;
-    private boolean peerClosed;
-    private CloseReason closeReason;
+    // waiting for the socket, written in this order: at most one pong (for the latest ping),
+    // one ping, one data frame, and the close frame
+    private ByteString pong;
+    private ByteString ping;
+    private ByteString data;
+    private ByteString closeFrame;
 
     Logic(CompletableFuture<CloseReason> closed) {
       super(shape);
@@ -125,10 +112,8 @@ final class WebSocketStage
         @Override
         public void onPush() {
           lastInbound = System.nanoTime();
-          FrameEvent event = grab(netIn);
-          if (event instanceof FrameStart start) onFrameStart(start);
-          else onFrameData(((FrameData) event).data(), event.lastPart());
-          pullNetIfReady();
+          decoder.append(grab(netIn));
+          readFrames();
         }
 
         @Override
@@ -152,7 +137,7 @@ final class WebSocketStage
             String text = pendingText;
             pendingText = null;
             push(appOut, text);
-            pullNetIfReady();
+            readFrames();
           }
         }
 
@@ -166,7 +151,7 @@ final class WebSocketStage
       setHandler(appIn, new AbstractInHandler() {
         @Override
         public void onPush() {
-          pendingData = grab(appIn).frame;
+          data = grab(appIn).bytes;
           flush();
         }
 
@@ -178,7 +163,7 @@ final class WebSocketStage
         @Override
         public void onUpstreamFailure(Throwable ex) {
           if (ex instanceof CloseSignal signal) {
-            pendingData = null;
+            data = null;
             closeWith(signal.code(), signal.reason());
           } else {
             closeWith(CloseCodes.INTERNAL_ERROR, "internal error");
@@ -217,10 +202,8 @@ final class WebSocketStage
     public void onTimer(Object key) {
       switch ((String) key) {
         case PING_TIMER -> {
-          if (closeFrame == null && !controlOut.contains(Frames.ping())) {
-            controlOut.add(Frames.ping());
-            flush();
-          }
+          ping = Frames.ping();
+          flush();
         }
         case IDLE_TIMER -> {
           long idle = System.nanoTime() - lastInbound;
@@ -239,196 +222,96 @@ final class WebSocketStage
 
     // ---- inbound ------------------------------------------------------------------------------
 
-    private void onFrameStart(FrameStart start) {
-      FrameHeader header = start.header();
-      if (header.mask().isEmpty()) {
-        closeWith(CloseCodes.PROTOCOL_ERROR, "frames from clients must be masked");
-        return;
+    /** Reads frames while the application takes their messages; then asks for more bytes. */
+    private void readFrames() {
+      while (pendingText == null && !isClosed(netIn) && decoder.readNext(this)) {
+        // each event was handled by a method below
       }
-      if (header.rsv1() || header.rsv2() || header.rsv3()) {
-        closeWith(CloseCodes.PROTOCOL_ERROR, "reserved bits set");
-        return;
-      }
-      Protocol.Opcode opcode = header.opcode();
-      if (opcode.isControl()) {
-        // 0xB-0xF are reserved control opcodes: unknown, so the connection fails (RFC 6455, 5.2)
-        if (opcode != Frames.PING && opcode != Frames.PONG && opcode != Frames.CLOSE) {
-          closeWith(CloseCodes.PROTOCOL_ERROR, "unknown opcode");
-          return;
-        }
-        if (!header.fin() || header.length() > MAX_CONTROL_PAYLOAD) {
-          closeWith(CloseCodes.PROTOCOL_ERROR, "control frames must be final and short");
-          return;
-        }
-        controlLength = 0;
-      } else if (opcode == Frames.BINARY) {
-        closeWith(CloseCodes.BINARY_NOT_ACCEPTED, "binary frames are not accepted");
-        return;
-      } else if (opcode == Frames.TEXT || opcode == Frames.CONTINUATION) {
-        if ((opcode == Frames.TEXT) == inMessage) {
-          closeWith(CloseCodes.PROTOCOL_ERROR, "bad fragmentation");
-          return;
-        }
-        if (messageLength + header.length() > settings.maxMessageBytes()) {
-          closeWith(CloseCodes.TOO_BIG, "message larger than " + settings.maxMessageBytes() + " bytes");
-          return;
-        }
-        if (opcode == Frames.TEXT) message = new byte[(int) header.length()];
-        inMessage = true;
-      } else {
-        closeWith(CloseCodes.PROTOCOL_ERROR, "unknown opcode");
-        return;
-      }
-      inFrame = true;
-      frameOpcode = opcode;
-      frameFin = header.fin();
-      frameMask = (Integer) header.mask().get();
-      frameOffset = 0;
-      onFrameData(start.data(), start.lastPart());
-    }
-
-    private void onFrameData(ByteString data, boolean lastPart) {
-      if (!inFrame) return; // the rest of a frame that was refused
-      if (frameOpcode.isControl()) {
-        controlLength = unmaskInto(data, control, controlLength);
-      } else {
-        if (message.length < messageLength + data.length()) { // a continuation frame
-          byte[] grown = new byte[messageLength + data.length()];
-          System.arraycopy(message, 0, grown, 0, messageLength);
-          message = grown;
-        }
-        messageLength = unmaskInto(data, message, messageLength);
-      }
-      if (lastPart) {
-        inFrame = false;
-        if (frameOpcode.isControl()) onControlFrame(frameOpcode);
-        else if (frameFin) onMessage();
-      }
-    }
-
-    /** Copies masked frame data into {@code target} at {@code position}, unmasking it. */
-    private int unmaskInto(ByteString data, byte[] target, int position) {
-      int length = data.length();
-      data.copyToArray(target, position, length);
-      for (int i = 0; i < length; i++) {
-        int shift = 24 - 8 * (int) ((frameOffset + i) & 3);
-        target[position + i] ^= (byte) (frameMask >>> shift);
-      }
-      frameOffset += length;
-      return position + length;
-    }
-
-    private void onMessage() {
-      String text;
-      try {
-        text = StandardCharsets.UTF_8.newDecoder()
-            .onMalformedInput(CodingErrorAction.REPORT)
-            .onUnmappableCharacter(CodingErrorAction.REPORT)
-            .decode(ByteBuffer.wrap(message, 0, messageLength))
-            .toString();
-      } catch (CharacterCodingException e) {
-        closeWith(CloseCodes.INVALID_UTF8, "text must be UTF-8");
-        return;
-      }
-      inMessage = false;
-      messageLength = 0;
-      message = NO_BYTES;
-      if (closeFrame != null) return; // closing: the application no longer listens
-      pendingText = text;
-      if (isAvailable(appOut)) {
-        pendingText = null;
-        push(appOut, text);
-      }
-    }
-
-    private void onControlFrame(Protocol.Opcode opcode) {
-      if (opcode == Frames.PING) {
-        if (closeFrame == null) {
-          controlOut.removeIf(frame -> frame.header().opcode() == Frames.PONG);
-          controlOut.add(Frames.pong(ByteString.fromArray(control, 0, controlLength)));
-          flush();
-        }
-      } else if (opcode == Frames.CLOSE) {
-        onPeerClose();
-      }
-      // PONG: only proves the peer is alive, which lastInbound already recorded
-    }
-
-    private void onPeerClose() {
-      int code = CloseCodes.NORMAL;
-      String reason = "";
-      if (controlLength == 1) {
-        code = CloseCodes.PROTOCOL_ERROR;
-      } else if (controlLength >= 2) {
-        int received = ((control[0] & 0xFF) << 8) | (control[1] & 0xFF);
-        try {
-          reason = StandardCharsets.UTF_8.newDecoder()
-              .decode(ByteBuffer.wrap(control, 2, controlLength - 2)).toString();
-          code = CloseCodes.isValidOnWire(received) ? received : CloseCodes.PROTOCOL_ERROR;
-        } catch (CharacterCodingException e) {
-          code = CloseCodes.PROTOCOL_ERROR;
-        }
-      }
-      peerClosed = true;
-      if (closeFrame == null) {
-        // the peer started the close: answer with its code, then end the connection
-        closeReason = new CloseReason(code, reason, false);
-        startClose(Frames.close(code, code == CloseCodes.PROTOCOL_ERROR ? "bad close frame" : ""));
-      } else if (closeFramePushed) {
-        completeStage();
-      }
-    }
-
-    private void pullNetIfReady() {
       if (pendingText == null && !isClosed(netIn) && !hasBeenPulled(netIn)) pull(netIn);
+    }
+
+    @Override
+    public void onText(String text) {
+      if (phase != Phase.OPEN) return; // closing: the application no longer listens
+      if (isAvailable(appOut)) push(appOut, text);
+      else pendingText = text;
+    }
+
+    @Override
+    public void onPing(ByteString payload) {
+      if (phase != Phase.OPEN) return;
+      pong = Frames.pong(payload);
+      flush();
+    }
+
+    @Override
+    public void onPong() {
+      // only proves the peer is alive, which lastInbound already recorded
+    }
+
+    @Override
+    public void onClose(PeerClose close) {
+      switch (phase) {
+        case OPEN -> {
+          // the peer started the close: answer with its code, then end the connection
+          closeReason = new CloseReason(close.code(), close.reason(), false);
+          data = null;
+          boolean malformed = close.code() == CloseCodes.PROTOCOL_ERROR;
+          startClose(Frames.close(close.code(), malformed ? "bad close frame" : ""), Phase.ANSWERING);
+        }
+        case CLOSING -> phase = Phase.ANSWERING;
+        case CLOSE_SENT -> completeStage();
+        case ANSWERING -> { } // a second close frame: ignored
+      }
+    }
+
+    @Override
+    public void onViolation(int code, String reason) {
+      closeWith(code, reason);
     }
 
     // ---- outbound -----------------------------------------------------------------------------
 
-    /** This server closes the connection with {@code code}; later calls change nothing. */
+    /** This server closes the connection with {@code code}; once closing, nothing changes. */
     private void closeWith(int code, String reason) {
-      if (closeFrame != null) return;
+      if (phase != Phase.OPEN) return;
       closeReason = new CloseReason(code, reason, true);
-      startClose(Frames.close(code, reason));
+      // only a normal close by the application still sends the frame it queued last
+      if (code != CloseCodes.NORMAL) data = null;
+      startClose(Frames.close(code, reason), Phase.CLOSING);
     }
 
-    private void startClose(FrameStart frame) {
+    private void startClose(ByteString frame, Phase next) {
+      phase = next;
       closeFrame = frame;
-      inFrame = false;
-      inMessage = false;
-      pendingText = null;
-      controlOut.clear();
-      controlOut.add(frame);
-      // only a normal close by the application still sends the frame it queued last
-      if (!closeReason.byServer() || closeReason.code() != CloseCodes.NORMAL) pendingData = null;
+      pong = null;
+      ping = null;
       cancel(appIn);
       complete(appOut);
       cancelTimer(PING_TIMER);
       cancelTimer(IDLE_TIMER);
       flush();
-      pullNetIfReady();
+      if (pendingText != null) {
+        // reading waited for the application, which no longer listens: look for the peer's close
+        pendingText = null;
+        readFrames();
+      }
     }
 
     /**
-     * Writes what is waiting: control frames first, then data; our close frame last. Starts the
-     * write timer when something waits for a socket that takes nothing.
+     * Writes the next thing waiting, if the socket takes it. Starts the write timer when
+     * something waits for a socket that takes nothing, and stops it when nothing waits.
      */
     private void flush() {
       if (isAvailable(netOut)) {
-        FrameStart next = null;
-        if (!controlOut.isEmpty() && (controlOut.peek() != closeFrame || pendingData == null)) {
-          next = controlOut.poll();
-        } else if (pendingData != null) {
-          next = pendingData;
-          pendingData = null;
-        }
+        ByteString next = takeNext();
         if (next != null) {
           push(netOut, next);
           if (next == closeFrame) onCloseFramePushed();
         }
-        if (pendingData == null && closeFrame == null && !hasBeenPulled(appIn)) pull(appIn);
+        if (data == null && phase == Phase.OPEN && !hasBeenPulled(appIn)) pull(appIn);
       }
-      if (pendingData == null && controlOut.isEmpty()) {
+      if (pong == null && ping == null && data == null && closeFrame == null) {
         // isTimerActive first: cancelTimer allocates even when no timer runs, and this runs per frame
         if (isTimerActive(WRITE_TIMER)) cancelTimer(WRITE_TIMER);
       } else if (!isAvailable(netOut) && !isTimerActive(WRITE_TIMER)) {
@@ -436,11 +319,31 @@ final class WebSocketStage
       }
     }
 
-    private void onCloseFramePushed() {
-      closeFramePushed = true;
-      if (peerClosed) completeStage();
-      else scheduleOnce(CLOSE_TIMER, settings.closeTimeout());
+    private ByteString takeNext() {
+      ByteString next;
+      if (pong != null) {
+        next = pong;
+        pong = null;
+      } else if (ping != null) {
+        next = ping;
+        ping = null;
+      } else if (data != null) {
+        next = data;
+        data = null;
+      } else {
+        next = closeFrame;
+      }
+      return next;
     }
 
+    private void onCloseFramePushed() {
+      closeFrame = null;
+      if (phase == Phase.ANSWERING) {
+        completeStage();
+      } else {
+        phase = Phase.CLOSE_SENT;
+        scheduleOnce(CLOSE_TIMER, settings.closeTimeout());
+      }
+    }
   }
 }

@@ -29,7 +29,6 @@ import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.stream.javadsl.Keep;
-import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.typed.javadsl.ActorSink;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -104,12 +103,10 @@ class ClientActorTest {
     }
 
     Conn attach() {
-      outbox = new Outbox(
-          Source.<OutFrame>queue(256)
-              .<Out>map(frame -> new Frame(frame.text()))
-              .toMat(ActorSink.actorRef(socket.ref(), new Ended(null), Ended::new), Keep.left())
-              .run(testKit.system()),
-          new SimpleMeterRegistry().counter("dropped"));
+      outbox = Outbox.source(256, new SimpleMeterRegistry().counter("dropped"))
+          .<Out>map(frame -> new Frame(frame.text()))
+          .toMat(ActorSink.actorRef(socket.ref(), new Ended(null), Ended::new), Keep.left())
+          .run(testKit.system());
       ref.tell(new ClientActor.Attached(outbox, closed));
       return this;
     }

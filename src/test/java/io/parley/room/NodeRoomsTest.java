@@ -117,11 +117,9 @@ class NodeRoomsTest {
 
     Socket connect(User user) {
       TestProbe<String> frames = testKit.createTestProbe();
-      Outbox outbox = new Outbox(
-          Source.<OutFrame>queue(64).map(OutFrame::text)
-              .toMat(Sink.foreach(text -> frames.ref().tell(text)), Keep.left())
-              .run(testKit.system()),
-          new SimpleMeterRegistry().counter("dropped"));
+      Outbox outbox = Outbox.source(64, new SimpleMeterRegistry().counter("dropped")).map(OutFrame::text)
+          .toMat(Sink.foreach(text -> frames.ref().tell(text)), Keep.left())
+          .run(testKit.system());
       Socket socket = new Socket("conn-" + IDS.incrementAndGet(), user, frames);
       ref.tell(new NodeRooms.Connect(socket.id(), user, outbox));
       return socket;

@@ -59,7 +59,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * ping proves that every frame before it was answered.
  */
 @ExtendWith(LogCapturingExtension.class)
-class LiveConnectionFuzzTest {
+class LiveConnectionFuzzIT {
   /** Frames sent over sockets in all (the codec test runs 120,000 more through the decoder). */
   static final int FRAMES = Integer.getInteger("parley.fuzz.live-frames", 12_000);
   private static final int WORKERS = 4;
@@ -78,7 +78,7 @@ class LiveConnectionFuzzTest {
         parley.limits.rate-burst = 1000000
         parley.limits.abuse-discards = 1000000
         """);
-    kit = ActorTestKit.create("LiveConnectionFuzzTestProbes");
+    kit = ActorTestKit.create("LiveConnectionFuzzITProbes");
   }
 
   @AfterAll
@@ -134,7 +134,7 @@ class LiveConnectionFuzzTest {
       long cpuMillis = (processCpuNanos() - cpuStarted) / 1_000_000;
 
       Stats total = Stats.sum(results);
-      System.out.printf("LiveConnectionFuzzTest seed=%d frames=%d in %d ms (JVM CPU %d ms) over %d connections; "
+      System.out.printf("LiveConnectionFuzzIT seed=%d frames=%d in %d ms (JVM CPU %d ms) over %d connections; "
               + "replies=%s closes=%s joins-skipped=%d; bystander pongs=%d max=%d ms%n",
           seed, total.frames, took.toMillis(), cpuMillis, total.connections, total.replies, total.closes,
           total.skipped, pinger.pongs.get(), pinger.maxLatencyMillis.get());

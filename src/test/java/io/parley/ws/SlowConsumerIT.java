@@ -43,7 +43,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * readers, which a loaded machine may pause, have more than a second of slack.
  */
 @ExtendWith(LogCapturingExtension.class)
-class SlowConsumerTest {
+class SlowConsumerIT {
   private static final Duration WRITE_TIMEOUT = Duration.ofSeconds(2);
   private static final int OUTGOING_BUFFER = 64;
   private static final int READERS = 4;
@@ -66,7 +66,7 @@ class SlowConsumerTest {
         parley.limits.rate-per-second = 1000
         parley.limits.rate-burst = 1000
         """.formatted(WRITE_TIMEOUT.toSeconds(), OUTGOING_BUFFER));
-    kit = ActorTestKit.create("SlowConsumerTestProbes");
+    kit = ActorTestKit.create("SlowConsumerITProbes");
   }
 
   @AfterAll
@@ -243,7 +243,7 @@ class SlowConsumerTest {
       long max = latencies.isEmpty() ? -1 : latencies.get(latencies.size() - 1) / 1_000_000;
       long stalledP99 = stalled.isEmpty() ? -1 : stalled.get((int) (stalled.size() * 0.99)) / 1_000_000;
 
-      System.out.printf("SlowConsumerTest sent=%d in %d ms; dropped=%.0f; first drop after %d ms; "
+      System.out.printf("SlowConsumerIT sent=%d in %d ms; dropped=%.0f; first drop after %d ms; "
               + "closed %d ms after the first drop; readers p99=%d ms max=%d ms, p99 while stalled=%d ms (%d msgs); "
               + "slow client got %d frames with %d gaps; heap before=%d MB after=%d MB%n",
           sent, (stoppedAt - start) / 1_000_000, dropped, firstDrop == 0 ? -1 : (firstDrop - start) / 1_000_000,
