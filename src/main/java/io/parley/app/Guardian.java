@@ -52,6 +52,8 @@ public final class Guardian {
   private static final Duration WAKE_INTERVAL = Duration.ofMillis(500);
   /** A room's newest messages kept in memory: at least the 100 a join may ask to replay. */
   private static final int ROOM_CACHE = 100;
+  /** How long a room with no members stays before it stops (its next start reads its log). */
+  private static final Duration ROOM_IDLE = Duration.ofSeconds(30);
   /** How long a new room incarnation waits for the nodes' snapshots. */
   private static final Duration GATHER_TIMEOUT = Duration.ofSeconds(2);
 
@@ -75,8 +77,8 @@ public final class Guardian {
           System::nanoTime), NodeRooms.NAME);
       ActorRef<HostedRooms.Command> hosted =
           ctx.spawn(HostedRooms.create(settings.maxRoomsPerNode()), "hosted-rooms");
-      RoomActor.initSharding(sharding, hosted, () -> reachableNodes(system), log, GATHER_TIMEOUT,
-          ROOM_CACHE);
+      RoomActor.initSharding(sharding, new RoomActor.Site(hosted, () -> reachableNodes(system), log,
+          GATHER_TIMEOUT, ROOM_CACHE, ROOM_IDLE));
       String nodeName = settings.nodeName().isEmpty()
           ? Addresses.hostPort(self)
           : settings.nodeName();
@@ -112,14 +114,16 @@ public final class Guardian {
     });
   }
 
-  /** The NodeRooms of every cluster member that is reachable from here and not yet gone. */
+  /** The NodeRooms of every cluster member that is reachable from here and not on its way out. */
   private static Collection<ActorRef<NodeRooms.RoomEvent>> reachableNodes(ActorSystem<?> system) {
     ClusterEvent.CurrentClusterState state = Cluster.get(system).state();
     List<ActorRef<NodeRooms.RoomEvent>> nodes = new ArrayList<>();
     for (Member member : state.getMembers()) {
       MemberStatus status = member.status();
-      if (!state.getUnreachable().contains(member)
-          && status != MemberStatus.down() && status != MemberStatus.removed()) {
+      // a node that is on its way out may have stopped answering already
+      if (!state.getUnreachable().contains(member) && (status == MemberStatus.up()
+          || status == MemberStatus.weaklyUp() || status == MemberStatus.joining()
+          || status == MemberStatus.leaving())) {
         nodes.add(NodeRooms.at(system, member.address()));
       }
     }

@@ -120,6 +120,8 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   enum Reload implements Command { INSTANCE }
 
+  private enum Idle implements Command { INSTANCE }
+
   private record Stored(long seq) implements Command {}
 
   private record NotStored(long seq, String reason) implements Command {}
@@ -133,27 +135,25 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   private record Storing(Post post, RoomLog.Message message) {}
 
   /**
-   * What a room uses of the node it runs on.
+   * What every room of a node uses of it.
    *
    * @param nodes the {@link NodeRooms} of every reachable cluster member, this node's included
    * @param gatherTimeout how long a new incarnation waits for the nodes' snapshots
    * @param cacheSize how many of its newest messages a room keeps in memory
+   * @param idleFor how long a room with no members waits before it stops
    */
   public record Site(
-      ActorRef<ClusterSharding.ShardCommand> shard,
       ActorRef<HostedRooms.Command> hosted,
       Supplier<Collection<ActorRef<NodeRooms.RoomEvent>>> nodes,
       RoomLog log,
       Duration gatherTimeout,
-      int cacheSize) {}
+      int cacheSize,
+      Duration idleFor) {}
 
   private static final int STASH_CAPACITY = 10_000;
 
-  public static void initSharding(ClusterSharding sharding, ActorRef<HostedRooms.Command> hosted,
-      Supplier<Collection<ActorRef<NodeRooms.RoomEvent>>> nodes, RoomLog log, Duration gatherTimeout,
-      int cacheSize) {
-    sharding.init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(),
-            new Site(ctx.getShard(), hosted, nodes, log, gatherTimeout, cacheSize)))
+  public static void initSharding(ClusterSharding sharding, Site site) {
+    sharding.init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), ctx.getShard(), site))
         .withStopMessage(Stop.INSTANCE));
   }
 
@@ -162,12 +162,14 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     return Stop.INSTANCE;
   }
 
-  public static Behavior<Command> create(String roomId, Site site) {
+  /** @param shard where the room asks to be passivated */
+  public static Behavior<Command> create(
+      String roomId, ActorRef<ClusterSharding.ShardCommand> shard, Site site) {
     return Behaviors.withMdc(Command.class, Map.of("room", roomId), Behaviors.setup(ctx ->
         Behaviors.withStash(STASH_CAPACITY, stash -> Behaviors.withTimers(timers -> {
           site.hosted().tell(new HostedRooms.Host(
               ctx.getSelf(), ctx.messageAdapter(Boolean.class, Hosted::new)));
-          return RoomStart.awaitingHost(ctx, stash, timers, roomId, site);
+          return new RoomStart(ctx, stash, timers, roomId, shard, site).awaitingHost();
         }))));
   }
 
@@ -180,6 +182,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   private final ParleyMetrics metrics;
   private final TimerScheduler<Command> timers;
   private final String roomId;
+  private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final Site site;
   private final RoomPresence presence = new RoomPresence();
   /** The nodes this room watches: exactly those that host members. */
@@ -195,23 +198,21 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
    * announced gone, once; users here whom they did not see are announced; each node gets the
    * stored messages it has not delivered.
    */
-  RoomActor(ActorContext<Command> context, TimerScheduler<Command> timers, String roomId, Site site,
-      RoomLog.Room log, List<Snapshot> snapshots) {
+  RoomActor(ActorContext<Command> context, TimerScheduler<Command> timers, String roomId,
+      ActorRef<ClusterSharding.ShardCommand> shard, Site site, RoomLog.Room log, List<Snapshot> snapshots) {
     super(context);
+    this.shard = shard;
     this.metrics = ParleyMetrics.get(context.getSystem());
     this.timers = timers;
     this.roomId = roomId;
     this.site = site;
     this.history = new RoomHistory(log, site.cacheSize());
     this.seq = history.stored();
-    Map<String, User> seen = new LinkedHashMap<>();
     for (Snapshot snapshot : snapshots) {
-      snapshot.seen().forEach(user -> seen.putIfAbsent(user.id(), user));
       presence.replace(snapshot.node(), snapshot.users(), user -> {}, user -> {});
       watchIfHosting(snapshot.node());
     }
-    for (User user : presence.users()) if (seen.remove(user.id()) == null) announce(user, true, null);
-    for (User user : seen.values()) announce(user, false, null);
+    snapshots.forEach(this::announceDifference);
     snapshots.forEach(this::catchUp);
     passivateIfEmpty();
   }
@@ -279,6 +280,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
         .onMessage(GetOnline.class, this::onGetOnline)
         .onMessage(Snapshot.class, this::onSnapshot)
         .onMessage(Wake.class, this::onWake)
+        .onMessageEquals(Idle.INSTANCE, this::onIdle)
         .onMessageEquals(Stop.INSTANCE, this::onStop)
         .onSignal(Terminated.class, this::onNodeStopped)
         .onSignal(PostStop.class, this::onPostStop);
@@ -328,10 +330,22 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     }
   }
 
-  /** With no node hosting members, the room asks to stop; a node that comes later wakes it again. */
+  /**
+   * With no node hosting members and nothing on its way into the log, the room stops after
+   * {@link Site#idleFor} (a node that comes later wakes it again); any member cancels that.
+   */
   private Behavior<Command> passivateIfEmpty() {
     if (presence.isEmpty() && storing.isEmpty()) {
-      site.shard().tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
+      if (!timers.isTimerActive(Idle.INSTANCE)) timers.startSingleTimer(Idle.INSTANCE, site.idleFor());
+    } else {
+      timers.cancel(Idle.INSTANCE);
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onIdle() {
+    if (presence.isEmpty() && storing.isEmpty()) {
+      shard.tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
     }
     return Behaviors.same();
   }
@@ -410,6 +424,27 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     get.node().tell(new NodeRooms.Reply(roomId, get.ref(), get.connectionId(),
         ServerFrames.history(get.id(), roomId, history.epoch(), history.stored(), frames(messages))));
     return Behaviors.same();
+  }
+
+  /**
+   * Tells a node, once, how presence differs from what it last saw of the room: the users that
+   * left meanwhile (with a node that was lost, say) and those that arrived. Each node is told
+   * against its own view, so that no member hears of a change twice or misses one.
+   */
+  private void announceDifference(Snapshot snapshot) {
+    if (snapshot.users().isEmpty()) return;
+    Map<String, User> seen = new LinkedHashMap<>();
+    snapshot.seen().forEach(user -> seen.put(user.id(), user));
+    for (User user : presence.users()) {
+      if (seen.remove(user.id()) == null) announceTo(snapshot.node(), user, true);
+    }
+    for (User user : seen.values()) announceTo(snapshot.node(), user, false);
+  }
+
+  private void announceTo(ActorRef<NodeRooms.RoomEvent> node, User user, boolean arrived) {
+    metrics.frameOut(arrived ? "user_joined" : "user_left").increment();
+    node.tell(new NodeRooms.Deliver(roomId, ServerFrames.presence(arrived, roomId, user), null, 0,
+        new NodeRooms.PresenceChange(user, arrived), System.currentTimeMillis(), null));
   }
 
   /** Sends a node the stored messages it has not delivered (it missed them while the room moved). */

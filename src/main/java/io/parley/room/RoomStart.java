@@ -31,30 +31,42 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * </ol>
  */
 final class RoomStart {
-  private RoomStart() {}
-
   private static final Duration RELOAD_INTERVAL = Duration.ofSeconds(1);
 
+  private final ActorContext<RoomActor.Command> ctx;
+  private final StashBuffer<RoomActor.Command> stash;
+  private final TimerScheduler<RoomActor.Command> timers;
+  private final String roomId;
+  private final ActorRef<ClusterSharding.ShardCommand> shard;
+  private final RoomActor.Site site;
+
+  RoomStart(ActorContext<RoomActor.Command> ctx, StashBuffer<RoomActor.Command> stash,
+      TimerScheduler<RoomActor.Command> timers, String roomId,
+      ActorRef<ClusterSharding.ShardCommand> shard, RoomActor.Site site) {
+    this.ctx = ctx;
+    this.stash = stash;
+    this.timers = timers;
+    this.roomId = roomId;
+    this.shard = shard;
+    this.site = site;
+  }
+
   /** Until {@link HostedRooms} answers. */
-  static Behavior<RoomActor.Command> awaitingHost(ActorContext<RoomActor.Command> ctx,
-      StashBuffer<RoomActor.Command> stash, TimerScheduler<RoomActor.Command> timers, String roomId,
-      RoomActor.Site site) {
+  Behavior<RoomActor.Command> awaitingHost() {
     return Behaviors.receive(RoomActor.Command.class)
         .onMessage(RoomActor.Hosted.class, hosted -> hosted.admitted()
-            ? loading(ctx, stash, timers, roomId, site)
-            : stash.unstashAll(refusing(ctx, roomId, site)))
+            ? loading()
+            : stash.unstashAll(refusing()))
         .onMessageEquals(RoomActor.Stop.INSTANCE, Behaviors::stopped)
-        .onMessage(RoomActor.Command.class, command -> keep(ctx, stash, command))
+        .onMessage(RoomActor.Command.class, this::keep)
         .build();
   }
 
   /** Until the log is read; while the store cannot be reached, it tries again every second. */
-  private static Behavior<RoomActor.Command> loading(ActorContext<RoomActor.Command> ctx,
-      StashBuffer<RoomActor.Command> stash, TimerScheduler<RoomActor.Command> timers, String roomId,
-      RoomActor.Site site) {
+  private Behavior<RoomActor.Command> loading() {
     RoomActor.load(ctx, roomId, site);
     return Behaviors.receive(RoomActor.Command.class)
-        .onMessage(RoomActor.Loaded.class, loaded -> gathering(ctx, stash, timers, roomId, site, loaded.room()))
+        .onMessage(RoomActor.Loaded.class, loaded -> gathering(loaded.room()))
         .onMessage(RoomActor.LoadFailed.class, failed -> {
           ctx.getLog().warn("cannot read the room's log, trying again in {}: {}", RELOAD_INTERVAL, failed.reason());
           timers.startSingleTimer(RoomActor.Reload.INSTANCE, RELOAD_INTERVAL);
@@ -65,45 +77,40 @@ final class RoomStart {
           return Behaviors.same();
         })
         .onMessageEquals(RoomActor.Stop.INSTANCE, Behaviors::stopped)
-        .onMessage(RoomActor.Command.class, command -> keep(ctx, stash, command))
+        .onMessage(RoomActor.Command.class, this::keep)
         .build();
   }
 
   /** Says Hello to every reachable node and waits for their snapshots, or the timeout. */
-  private static Behavior<RoomActor.Command> gathering(ActorContext<RoomActor.Command> ctx,
-      StashBuffer<RoomActor.Command> stash, TimerScheduler<RoomActor.Command> timers, String roomId,
-      RoomActor.Site site, RoomLog.Room log) {
+  private Behavior<RoomActor.Command> gathering(RoomLog.Room log) {
     Set<ActorRef<NodeRooms.RoomEvent>> waiting = new HashSet<>(site.nodes().get());
     NodeRooms.Hello hello = new NodeRooms.Hello(roomId, ctx.getSelf(), log.epoch());
     waiting.forEach(node -> node.tell(hello));
     List<RoomActor.Snapshot> snapshots = new ArrayList<>();
-    if (waiting.isEmpty()) return run(ctx, stash, timers, roomId, site, log, snapshots);
+    if (waiting.isEmpty()) return run(log, snapshots);
     timers.startSingleTimer(RoomActor.GatherTimeout.INSTANCE, site.gatherTimeout());
     return Behaviors.receive(RoomActor.Command.class)
         .onMessage(RoomActor.Snapshot.class, snapshot -> {
           snapshots.add(snapshot);
           waiting.remove(snapshot.node());
-          return waiting.isEmpty() ? run(ctx, stash, timers, roomId, site, log, snapshots) : Behaviors.same();
+          return waiting.isEmpty() ? run(log, snapshots) : Behaviors.same();
         })
         .onMessageEquals(RoomActor.GatherTimeout.INSTANCE, () -> {
           ctx.getLog().warn("no snapshot from {} node(s) within {}; starting without them",
               waiting.size(), site.gatherTimeout());
-          return run(ctx, stash, timers, roomId, site, log, snapshots);
+          return run(log, snapshots);
         })
         .onMessageEquals(RoomActor.Stop.INSTANCE, Behaviors::stopped)
-        .onMessage(RoomActor.Command.class, command -> keep(ctx, stash, command))
+        .onMessage(RoomActor.Command.class, this::keep)
         .build();
   }
 
-  private static Behavior<RoomActor.Command> run(ActorContext<RoomActor.Command> ctx,
-      StashBuffer<RoomActor.Command> stash, TimerScheduler<RoomActor.Command> timers, String roomId,
-      RoomActor.Site site, RoomLog.Room log, List<RoomActor.Snapshot> snapshots) {
+  private Behavior<RoomActor.Command> run(RoomLog.Room log, List<RoomActor.Snapshot> snapshots) {
     timers.cancel(RoomActor.GatherTimeout.INSTANCE);
-    return stash.unstashAll(new RoomActor(ctx, timers, roomId, site, log, snapshots));
+    return stash.unstashAll(new RoomActor(ctx, timers, roomId, shard, site, log, snapshots));
   }
 
-  private static Behavior<RoomActor.Command> keep(
-      ActorContext<RoomActor.Command> ctx, StashBuffer<RoomActor.Command> stash, RoomActor.Command command) {
+  private Behavior<RoomActor.Command> keep(RoomActor.Command command) {
     if (stash.isFull()) ctx.getLog().warn("stash full; dropped {}", command.getClass().getSimpleName());
     else stash.stash(command);
     return Behaviors.same();
@@ -113,9 +120,8 @@ final class RoomStart {
    * A room started while its node already hosts its maximum of rooms: every node that wakes it is
    * told {@link NodeRooms.Refused} (its requests get TOO_MANY_ROOMS), and it stops at once.
    */
-  private static Behavior<RoomActor.Command> refusing(
-      ActorContext<RoomActor.Command> ctx, String roomId, RoomActor.Site site) {
-    site.shard().tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
+  private Behavior<RoomActor.Command> refusing() {
+    shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
     ParleyMetrics metrics = ParleyMetrics.get(ctx.getSystem());
     NodeRooms.Refused refused = new NodeRooms.Refused(roomId, ErrorCode.TOO_MANY_ROOMS,
         "the node this room would live on already hosts its maximum of rooms");

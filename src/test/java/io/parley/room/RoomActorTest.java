@@ -100,8 +100,8 @@ class RoomActorTest {
       this.id = id;
       List<ActorRef<NodeRooms.RoomEvent>> refs = Arrays.stream(nodes).map(TestProbe::ref).toList();
       shard = kit.createTestProbe();
-      ref = kit.spawn(RoomActor.create(id,
-          new RoomActor.Site(shard.ref(), hosted, () -> refs, LOG, gatherTimeout, CACHE)));
+      ref = kit.spawn(RoomActor.create(id, shard.ref(),
+          new RoomActor.Site(hosted, () -> refs, LOG, gatherTimeout, CACHE, Duration.ZERO)));
     }
 
     void tell(RoomActor.Command command) {
