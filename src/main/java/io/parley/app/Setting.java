@@ -176,10 +176,10 @@ record Setting(String key, String env, Rule rule) {
     });
   }
 
-  /** Empty, or a JDBC URL of PostgreSQL (or H2, which tests use for a shared store). */
+  /** Empty, or a JDBC URL of PostgreSQL. */
   static Rule jdbcUrlOrEmpty() {
     return new Rule("empty, or a JDBC URL such as jdbc:postgresql://db.example.com:5432/parley",
-        value -> value.isBlank() || value.strip().startsWith("jdbc:postgresql://") || value.strip().startsWith("jdbc:h2:"));
+        value -> value.isBlank() || value.strip().startsWith("jdbc:postgresql://"));
   }
 
   /** A directory path (it is created when missing). */

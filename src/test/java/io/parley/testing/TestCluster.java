@@ -35,7 +35,7 @@ public final class TestCluster implements AutoCloseable {
   public static TestCluster start(int size, String overrides, TestProbe<?> waiter) throws Exception {
     TestCluster cluster = new TestCluster();
     int seedPort = freePort();
-    String store = TestNode.sharedStoreUrl();
+    String store = TestPostgres.newDatabase(); // a cluster shares PostgreSQL
     try {
       for (int i = 0; i < size; i++) {
         int port = i == 0 ? seedPort : freePort();

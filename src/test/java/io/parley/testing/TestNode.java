@@ -35,15 +35,6 @@ public final class TestNode {
     return Path.of("target", "test-data", UUID.randomUUID().toString()).toAbsolutePath().toString();
   }
 
-  /**
-   * A store that several in-JVM nodes share, as a cluster shares PostgreSQL: an in-memory
-   * database of this JVM that lives as long as the JVM.
-   */
-  public static String sharedStoreUrl() {
-    return "jdbc:h2:mem:cluster-" + UUID.randomUUID()
-        + ";DB_CLOSE_DELAY=-1;MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH";
-  }
-
   public static ParleyNode start(String overrides) throws Exception {
     return ParleyNode.start(config(overrides));
   }
