@@ -11,8 +11,8 @@ import org.apache.pekko.stream.Outlet;
 import org.apache.pekko.stream.stage.AbstractGraphStageWithMaterializedValue;
 import org.apache.pekko.stream.stage.AbstractInHandler;
 import org.apache.pekko.stream.stage.AbstractOutHandler;
+import org.apache.pekko.stream.stage.AsyncCallback;
 import org.apache.pekko.stream.stage.GraphStageLogic;
-import org.apache.pekko.stream.stage.TimerGraphStageLogic;
 import org.apache.pekko.util.ByteString;
 
 /**
@@ -31,6 +31,8 @@ import org.apache.pekko.util.ByteString;
  *       idleTimeout} it closes with 1001;
  *   <li>when the socket takes nothing for {@code writeTimeout} while something waits, the
  *       connection is aborted (the peer is not reading, so no close frame could reach it);
+ *   <li>these deadlines are kept by the node's {@link ConnectionClock}, which wakes the stage only
+ *       when one is due: an idle connection has no timer of its own;
  *   <li>the application closes the socket by completing appIn (1000) or failing it with a {@link
  *       CloseSignal} (its code; any other failure: 1011).
  * </ul>
@@ -41,10 +43,8 @@ final class WebSocketStage
     extends AbstractGraphStageWithMaterializedValue<
         BidiShape<ByteString, String, OutFrame, ByteString>, CompletionStage<CloseReason>> {
 
-  private static final String PING_TIMER = "ping";
-  private static final String IDLE_TIMER = "idle";
-  private static final String WRITE_TIMER = "write";
-  private static final String CLOSE_TIMER = "close";
+  /** A deadline that is not set. */
+  private static final long NONE = Long.MIN_VALUE;
 
   private final WebSocketSettings settings;
   private final Inlet<ByteString> netIn = Inlet.create("WebSocket.netIn");
@@ -88,14 +88,15 @@ final class WebSocketStage
     CLOSE_SENT
   }
 
-  private final class Logic extends TimerGraphStageLogic implements FrameDecoder.Handler {
+  private final class Logic extends GraphStageLogic implements FrameDecoder.Handler, ConnectionClock.Watched {
     private final CompletableFuture<CloseReason> closed;
     private final FrameDecoder decoder = new FrameDecoder(settings.maxMessageBytes());
+    private final AsyncCallback<Long> clockWoke = createAsyncCallback(this::onClock);
+    private ConnectionClock clock;
     private Phase phase = Phase.OPEN;
     private CloseReason closeReason;
     // a complete text message waiting for the application to pull
     private String pendingText;
-    private long lastInbound = System.nanoTime();
 
     // waiting for the socket, written in this order: at most one pong (for the latest ping),
     // one ping, one data frame, and the close frame
@@ -104,6 +105,12 @@ final class WebSocketStage
     private ByteString data;
     private ByteString closeFrame;
 
+    // deadlines (System.nanoTime, or NONE), read by the clock's thread
+    private volatile long pingAt;
+    private volatile long idleAt;
+    private volatile long writeAt = NONE;
+    private volatile long closeAt = NONE;
+
     Logic(CompletableFuture<CloseReason> closed) {
       super(shape);
       this.closed = closed;
@@ -111,7 +118,7 @@ final class WebSocketStage
       setHandler(netIn, new AbstractInHandler() {
         @Override
         public void onPush() {
-          lastInbound = System.nanoTime();
+          if (phase == Phase.OPEN) idleAt = System.nanoTime() + settings.idleTimeout().toNanos();
           decoder.append(grab(netIn));
           readFrames();
         }
@@ -186,37 +193,54 @@ final class WebSocketStage
 
     @Override
     public void preStart() {
+      long now = System.nanoTime();
+      pingAt = now + settings.pingInterval().toNanos();
+      idleAt = now + settings.idleTimeout().toNanos();
+      clock = ConnectionClock.get(materializer().system());
+      clock.register(this, ConnectionClock.tickFor(shortestTimeout()));
       pull(netIn);
       pull(appIn);
-      scheduleWithFixedDelay(PING_TIMER, settings.pingInterval(), settings.pingInterval());
-      scheduleOnce(IDLE_TIMER, settings.idleTimeout());
+    }
+
+    private Duration shortestTimeout() {
+      Duration shortest = settings.pingInterval();
+      for (Duration d : new Duration[] {settings.idleTimeout(), settings.writeTimeout(), settings.closeTimeout()}) {
+        if (d.compareTo(shortest) < 0) shortest = d;
+      }
+      return shortest;
     }
 
     @Override
     public void postStop() {
+      if (clock != null) clock.unregister(this);
       closed.complete(
           closeReason != null ? closeReason : new CloseReason(CloseCodes.ABNORMAL, "", false));
     }
 
+    /** On the clock's thread: wakes the stage when a deadline is due. */
     @Override
-    public void onTimer(Object key) {
-      switch ((String) key) {
-        case PING_TIMER -> {
-          ping = Frames.ping();
-          flush();
-        }
-        case IDLE_TIMER -> {
-          long idle = System.nanoTime() - lastInbound;
-          long timeout = settings.idleTimeout().toNanos();
-          if (idle >= timeout) closeWith(CloseCodes.GOING_AWAY, "idle timeout");
-          else scheduleOnce(IDLE_TIMER, Duration.ofNanos(timeout - idle));
-        }
-        case WRITE_TIMER -> {
-          closeReason = new CloseReason(CloseCodes.ABNORMAL, "write timeout", true);
-          failStage(new WriteTimeoutException(settings.writeTimeout()));
-        }
-        case CLOSE_TIMER -> completeStage();
-        default -> throw new IllegalStateException("unknown timer " + key);
+    public void check(long now) {
+      if (due(pingAt, now) || due(idleAt, now) || due(writeAt, now) || due(closeAt, now)) {
+        clockWoke.invoke(now);
+      }
+    }
+
+    private static boolean due(long deadline, long now) {
+      return deadline != NONE && now - deadline >= 0;
+    }
+
+    private void onClock(long now) {
+      if (due(writeAt, now)) {
+        closeReason = new CloseReason(CloseCodes.ABNORMAL, "write timeout", true);
+        failStage(new WriteTimeoutException(settings.writeTimeout()));
+      } else if (due(closeAt, now)) {
+        completeStage();
+      } else if (due(idleAt, now)) {
+        closeWith(CloseCodes.GOING_AWAY, "idle timeout");
+      } else if (due(pingAt, now)) {
+        pingAt = now + settings.pingInterval().toNanos();
+        ping = Frames.ping();
+        flush();
       }
     }
 
@@ -246,7 +270,7 @@ final class WebSocketStage
 
     @Override
     public void onPong() {
-      // only proves the peer is alive, which lastInbound already recorded
+      // only proves the peer is alive, which the idle deadline already recorded
     }
 
     @Override
@@ -286,10 +310,10 @@ final class WebSocketStage
       closeFrame = frame;
       pong = null;
       ping = null;
+      pingAt = NONE;
+      idleAt = NONE;
       cancel(appIn);
       complete(appOut);
-      cancelTimer(PING_TIMER);
-      cancelTimer(IDLE_TIMER);
       flush();
       if (pendingText != null) {
         // reading waited for the application, which no longer listens: look for the peer's close
@@ -299,23 +323,24 @@ final class WebSocketStage
     }
 
     /**
-     * Writes the next thing waiting, if the socket takes it. Starts the write timer when
-     * something waits for a socket that takes nothing, and stops it when nothing waits.
+     * Writes the next thing waiting, if the socket takes it. The write deadline runs while
+     * something waits for a socket that takes nothing, from the last time it took something.
      */
     private void flush() {
+      boolean wrote = false;
       if (isAvailable(netOut)) {
         ByteString next = takeNext();
         if (next != null) {
           push(netOut, next);
+          wrote = true;
           if (next == closeFrame) onCloseFramePushed();
         }
         if (data == null && phase == Phase.OPEN && !hasBeenPulled(appIn)) pull(appIn);
       }
       if (pong == null && ping == null && data == null && closeFrame == null) {
-        // isTimerActive first: cancelTimer allocates even when no timer runs, and this runs per frame
-        if (isTimerActive(WRITE_TIMER)) cancelTimer(WRITE_TIMER);
-      } else if (!isAvailable(netOut) && !isTimerActive(WRITE_TIMER)) {
-        scheduleOnce(WRITE_TIMER, settings.writeTimeout());
+        if (writeAt != NONE) writeAt = NONE;
+      } else if (wrote || writeAt == NONE) {
+        writeAt = System.nanoTime() + settings.writeTimeout().toNanos();
       }
     }
 
@@ -342,7 +367,7 @@ final class WebSocketStage
         completeStage();
       } else {
         phase = Phase.CLOSE_SENT;
-        scheduleOnce(CLOSE_TIMER, settings.closeTimeout());
+        closeAt = System.nanoTime() + settings.closeTimeout().toNanos();
       }
     }
   }
