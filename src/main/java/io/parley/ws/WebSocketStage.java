@@ -45,6 +45,11 @@ final class WebSocketStage
 
   /** A deadline that is not set. */
   private static final long NONE = Long.MIN_VALUE;
+  /**
+   * Data frames gathered while the socket is busy, written together in one write: beyond this
+   * many bytes, no more are taken from the outbox until the socket takes them.
+   */
+  static final int MAX_BATCH_BYTES = 32 * 1024;
 
   private final WebSocketSettings settings;
   private final Inlet<ByteString> netIn = Inlet.create("WebSocket.netIn");
@@ -99,7 +104,7 @@ final class WebSocketStage
     private String pendingText;
 
     // waiting for the socket, written in this order: at most one pong (for the latest ping),
-    // one ping, one data frame, and the close frame
+    // one ping, the data frames (gathered while the socket was busy), and the close frame
     private ByteString pong;
     private ByteString ping;
     private ByteString data;
@@ -158,7 +163,8 @@ final class WebSocketStage
       setHandler(appIn, new AbstractInHandler() {
         @Override
         public void onPush() {
-          data = grab(appIn).bytes;
+          ByteString frame = grab(appIn).bytes;
+          data = data == null ? frame : data.concat(frame);
           flush();
         }
 
@@ -335,7 +341,9 @@ final class WebSocketStage
           wrote = true;
           if (next == closeFrame) onCloseFramePushed();
         }
-        if (data == null && phase == Phase.OPEN && !hasBeenPulled(appIn)) pull(appIn);
+      }
+      if (phase == Phase.OPEN && (data == null || data.length() < MAX_BATCH_BYTES) && !hasBeenPulled(appIn)) {
+        pull(appIn);
       }
       if (pong == null && ping == null && data == null && closeFrame == null) {
         if (writeAt != NONE) writeAt = NONE;
