@@ -43,8 +43,7 @@ final class WebSocketStage
     extends AbstractGraphStageWithMaterializedValue<
         BidiShape<ByteString, String, OutFrame, ByteString>, CompletionStage<CloseReason>> {
 
-  /** A deadline that is not set. */
-  private static final long NONE = Long.MIN_VALUE;
+  private static final long NONE = ConnectionClock.NONE;
   /**
    * Data frames gathered while the socket is busy, written together in one write: beyond this
    * many bytes, no more are taken from the outbox until the socket takes them.
@@ -93,10 +92,19 @@ final class WebSocketStage
     CLOSE_SENT
   }
 
-  private final class Logic extends GraphStageLogic implements FrameDecoder.Handler, ConnectionClock.Watched {
+  private final class Logic extends GraphStageLogic implements FrameDecoder.Handler {
     private final CompletableFuture<CloseReason> closed;
     private final FrameDecoder decoder = new FrameDecoder(settings.maxMessageBytes());
     private final AsyncCallback<Long> clockWoke = createAsyncCallback(this::onClock);
+    private final ConnectionClock.Watched watch = new ConnectionClock.Watched() {
+      @Override
+      long check(long now) {
+        if (due(pingAt, now) || due(idleAt, now) || due(writeAt, now) || due(closeAt, now)) {
+          clockWoke.invoke(now);
+        }
+        return nextDeadline();
+      }
+    };
     private ConnectionClock clock;
     private Phase phase = Phase.OPEN;
     private CloseReason closeReason;
@@ -203,7 +211,8 @@ final class WebSocketStage
       pingAt = now + settings.pingInterval().toNanos();
       idleAt = now + settings.idleTimeout().toNanos();
       clock = ConnectionClock.get(materializer().system());
-      clock.register(this, ConnectionClock.tickFor(shortestTimeout()));
+      clock.ensureTick(ConnectionClock.tickFor(shortestTimeout()));
+      clock.wakeAt(watch, nextDeadline());
       pull(netIn);
       pull(appIn);
     }
@@ -218,17 +227,18 @@ final class WebSocketStage
 
     @Override
     public void postStop() {
-      if (clock != null) clock.unregister(this);
+      if (clock != null) clock.forget(watch);
       closed.complete(
           closeReason != null ? closeReason : new CloseReason(CloseCodes.ABNORMAL, "", false));
     }
 
-    /** On the clock's thread: wakes the stage when a deadline is due. */
-    @Override
-    public void check(long now) {
-      if (due(pingAt, now) || due(idleAt, now) || due(writeAt, now) || due(closeAt, now)) {
-        clockWoke.invoke(now);
+    /** The earliest deadline set; read on the clock's thread too. */
+    private long nextDeadline() {
+      long next = NONE;
+      for (long deadline : new long[] {pingAt, idleAt, writeAt, closeAt}) {
+        if (deadline != NONE && (next == NONE || deadline - next < 0)) next = deadline;
       }
+      return next;
     }
 
     private static boolean due(long deadline, long now) {
@@ -347,8 +357,11 @@ final class WebSocketStage
       }
       if (pong == null && ping == null && data == null && closeFrame == null) {
         if (writeAt != NONE) writeAt = NONE;
-      } else if (wrote || writeAt == NONE) {
+      } else if (writeAt == NONE) {
         writeAt = System.nanoTime() + settings.writeTimeout().toNanos();
+        clock.wakeAt(watch, writeAt);
+      } else if (wrote) {
+        writeAt = System.nanoTime() + settings.writeTimeout().toNanos(); // the clock finds it later
       }
     }
 
@@ -376,6 +389,7 @@ final class WebSocketStage
       } else {
         phase = Phase.CLOSE_SENT;
         closeAt = System.nanoTime() + settings.closeTimeout().toNanos();
+        clock.wakeAt(watch, closeAt);
       }
     }
   }
