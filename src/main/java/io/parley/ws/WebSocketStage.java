@@ -43,7 +43,7 @@ final class WebSocketStage
     extends AbstractGraphStageWithMaterializedValue<
         BidiShape<ByteString, String, OutFrame, ByteString>, CompletionStage<CloseReason>> {
 
-  private static final long NONE = ConnectionClock.NONE;
+  private static final long NONE = Deadlines.NONE;
   /**
    * Data frames gathered while the socket is busy, written together in one write: beyond this
    * many bytes, no more are taken from the outbox until the socket takes them.
@@ -96,15 +96,7 @@ final class WebSocketStage
     private final CompletableFuture<CloseReason> closed;
     private final FrameDecoder decoder = new FrameDecoder(settings.maxMessageBytes());
     private final AsyncCallback<Long> clockWoke = createAsyncCallback(this::onClock);
-    private final ConnectionClock.Watched watch = new ConnectionClock.Watched() {
-      @Override
-      long check(long now) {
-        if (due(pingAt, now) || due(idleAt, now) || due(writeAt, now) || due(closeAt, now)) {
-          clockWoke.invoke(now);
-        }
-        return nextDeadline();
-      }
-    };
+    private final Deadlines deadlines = new Deadlines(clockWoke::invoke);
     private ConnectionClock clock;
     private Phase phase = Phase.OPEN;
     private CloseReason closeReason;
@@ -118,12 +110,6 @@ final class WebSocketStage
     private ByteString data;
     private ByteString closeFrame;
 
-    // deadlines (System.nanoTime, or NONE), read by the clock's thread
-    private volatile long pingAt;
-    private volatile long idleAt;
-    private volatile long writeAt = NONE;
-    private volatile long closeAt = NONE;
-
     Logic(CompletableFuture<CloseReason> closed) {
       super(shape);
       this.closed = closed;
@@ -131,7 +117,7 @@ final class WebSocketStage
       setHandler(netIn, new AbstractInHandler() {
         @Override
         public void onPush() {
-          if (phase == Phase.OPEN) idleAt = System.nanoTime() + settings.idleTimeout().toNanos();
+          if (phase == Phase.OPEN) deadlines.idle = System.nanoTime() + settings.idleTimeout().toNanos();
           decoder.append(grab(netIn));
           readFrames();
         }
@@ -208,11 +194,11 @@ final class WebSocketStage
     @Override
     public void preStart() {
       long now = System.nanoTime();
-      pingAt = now + settings.pingInterval().toNanos();
-      idleAt = now + settings.idleTimeout().toNanos();
+      deadlines.ping = now + settings.pingInterval().toNanos();
+      deadlines.idle = now + settings.idleTimeout().toNanos();
       clock = ConnectionClock.get(materializer().system());
       clock.ensureTick(ConnectionClock.tickFor(shortestTimeout()));
-      clock.wakeAt(watch, nextDeadline());
+      clock.wakeAt(deadlines, deadlines.next());
       pull(netIn);
       pull(appIn);
     }
@@ -227,34 +213,21 @@ final class WebSocketStage
 
     @Override
     public void postStop() {
-      if (clock != null) clock.forget(watch);
+      if (clock != null) clock.forget(deadlines);
       closed.complete(
           closeReason != null ? closeReason : new CloseReason(CloseCodes.ABNORMAL, "", false));
     }
 
-    /** The earliest deadline set; read on the clock's thread too. */
-    private long nextDeadline() {
-      long next = NONE;
-      for (long deadline : new long[] {pingAt, idleAt, writeAt, closeAt}) {
-        if (deadline != NONE && (next == NONE || deadline - next < 0)) next = deadline;
-      }
-      return next;
-    }
-
-    private static boolean due(long deadline, long now) {
-      return deadline != NONE && now - deadline >= 0;
-    }
-
     private void onClock(long now) {
-      if (due(writeAt, now)) {
+      if (Deadlines.due(deadlines.write, now)) {
         closeReason = new CloseReason(CloseCodes.ABNORMAL, "write timeout", true);
         failStage(new WriteTimeoutException(settings.writeTimeout()));
-      } else if (due(closeAt, now)) {
+      } else if (Deadlines.due(deadlines.close, now)) {
         completeStage();
-      } else if (due(idleAt, now)) {
+      } else if (Deadlines.due(deadlines.idle, now)) {
         closeWith(CloseCodes.GOING_AWAY, "idle timeout");
-      } else if (due(pingAt, now)) {
-        pingAt = now + settings.pingInterval().toNanos();
+      } else if (Deadlines.due(deadlines.ping, now)) {
+        deadlines.ping = now + settings.pingInterval().toNanos();
         ping = Frames.ping();
         flush();
       }
@@ -326,8 +299,8 @@ final class WebSocketStage
       closeFrame = frame;
       pong = null;
       ping = null;
-      pingAt = NONE;
-      idleAt = NONE;
+      deadlines.ping = NONE;
+      deadlines.idle = NONE;
       cancel(appIn);
       complete(appOut);
       flush();
@@ -356,12 +329,12 @@ final class WebSocketStage
         pull(appIn);
       }
       if (pong == null && ping == null && data == null && closeFrame == null) {
-        if (writeAt != NONE) writeAt = NONE;
-      } else if (writeAt == NONE) {
-        writeAt = System.nanoTime() + settings.writeTimeout().toNanos();
-        clock.wakeAt(watch, writeAt);
+        if (deadlines.write != NONE) deadlines.write = NONE;
+      } else if (deadlines.write == NONE) {
+        deadlines.write = System.nanoTime() + settings.writeTimeout().toNanos();
+        clock.wakeAt(deadlines, deadlines.write);
       } else if (wrote) {
-        writeAt = System.nanoTime() + settings.writeTimeout().toNanos(); // the clock finds it later
+        deadlines.write = System.nanoTime() + settings.writeTimeout().toNanos(); // the clock finds it later
       }
     }
 
@@ -388,8 +361,8 @@ final class WebSocketStage
         completeStage();
       } else {
         phase = Phase.CLOSE_SENT;
-        closeAt = System.nanoTime() + settings.closeTimeout().toNanos();
-        clock.wakeAt(watch, closeAt);
+        deadlines.close = System.nanoTime() + settings.closeTimeout().toNanos();
+        clock.wakeAt(deadlines, deadlines.close);
       }
     }
   }
