@@ -21,7 +21,7 @@ import org.apache.pekko.util.ByteString;
  *
  * <pre>
  *   socket bytes ─▶ netIn ─▶ FrameDecoder ─▶ [ping/pong/close, limits]  ─▶ appOut: text
- *   socket bytes ◀─ netOut ◀─ [control frames first, write timeout]       ◀─ appIn: frames
+ *   socket bytes ◀─ netOut ◀─ [control frames first, batches, write timeout] ◀─ appIn: frames
  * </pre>
  *
  * <ul>
@@ -48,7 +48,7 @@ final class WebSocketStage
    * Data frames gathered while the socket is busy, written together in one write: beyond this
    * many bytes, no more are taken from the outbox until the socket takes them.
    */
-  static final int MAX_BATCH_BYTES = 32 * 1024;
+  private static final int MAX_BATCH_BYTES = 32 * 1024;
 
   private final WebSocketSettings settings;
   private final Inlet<ByteString> netIn = Inlet.create("WebSocket.netIn");
