@@ -29,7 +29,7 @@ public final class Main {
       case "jfr-summary" -> System.out.println(JfrSummary.summarize(Path.of(args[1]),
           args.length > 2 ? Double.parseDouble(args[2]) : 0, args.length > 3 ? Double.parseDouble(args[3]) : 0, 25));
       default -> {
-        System.out.println("usage: run [--reps N --scenarios density,fanout,cluster,profile ...] | soak [--minutes N] | bare-server"
+        System.out.println("usage: run [--reps N --scenarios idle,fanout,cluster,profile ...] | soak [--minutes N] | bare-server"
             + " --host H --port P | jfr-summary FILE [deliveries cpu-seconds] | worker");
         System.exit(2);
       }
