@@ -5,6 +5,8 @@
 #
 #   bench/run.sh                all scenarios, 3 repetitions, then the peak sweep (~55 min on 2 cores)
 #   bench/run.sh quick          one short repetition of each (smoke test, ~6 min)
+#   bench/run.sh density        3 nodes × 19,000 idle sockets, hold, reconnect storm (~10 min)
+#   bench/run.sh density-quick  the same with 3 × 2,000 sockets (smoke test, ~5 min)
 #   bench/run.sh soak           the soak run: 30 min of steady chat and churn on one node (Soak.java)
 #   bench/run.sh all --scenarios fanout --reps 5     any runner option after the mode
 #
@@ -14,7 +16,7 @@
 # Debian's golang-go and golang-github-gorilla-websocket-dev (installed here when missing);
 # GO_HUB_SRC=none measures without it. BENCH_OUT: results folder (default bench/results/<date>);
 # bench/results/latest points at the last one. Results: summary.md (tables), results.jsonl (every
-# measurement), profile-*.md / *.jfr (JFR), logs/ (server and worker logs).
+# measurement), density.md / density.jsonl, profile-*.md / *.jfr (JFR), logs/ (server and worker logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,8 +26,8 @@ OUT=${BENCH_OUT:-bench/results/$(date -u +%Y%m%d-%H%M%S)}
 REF=${BENCH_REF:-main}
 GO_HUB_SRC=${GO_HUB_SRC:-../shared/baselines/go-hub}
 case "$MODE" in
-  all|quick|soak) ;;
-  *) echo "usage: bench/run.sh [all|quick|soak] [options]" >&2; exit 2 ;;
+  all|quick|density|density-quick|soak) ;;
+  *) echo "usage: bench/run.sh [all|quick|density|density-quick|soak] [options]" >&2; exit 2 ;;
 esac
 mkdir -p "$OUT"
 
@@ -55,6 +57,16 @@ case "$MODE" in
     # 30 minutes by default (--minutes N), plus start and the closing checks; bounded all the same
     timeout --signal=TERM 240m java -Xmx1g -jar bench/target/parley-bench.jar soak --out "$OUT" "$@"
     exit $? ;;
+  density|density-quick)
+    # every phase bounds itself (connect 10 min, hold, storm 2 min); this bounds them all
+    QUICK=()
+    [ "$MODE" = density-quick ] && QUICK=(--per-node 2000 --hold 60 --idle-window 15 --connect-deadline 300 --storm-deadline 60)
+    status=0
+    timeout --signal=TERM 40m java -Xmx1g -jar bench/target/parley-bench.jar density --out "$OUT" "${QUICK[@]}" "$@" \
+      || status=$?
+    ln -sfn "$(basename "$OUT")" bench/results/latest
+    echo "results: $OUT/density.md"
+    exit $status ;;
 esac
 
 GO_ARGS=()
