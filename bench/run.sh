@@ -3,8 +3,8 @@
 # Parley replaces) and the previous main, starts every server itself on loopback, runs each scenario
 # several times, stops everything.
 #
-#   bench/run.sh                all scenarios, 3 repetitions, then the peak sweep (~55 min on 2 cores)
-#   bench/run.sh quick          one short repetition of each (smoke test, ~6 min)
+#   bench/run.sh                all scenarios, 3 repetitions, then the peak sweep (~60 min on 2 cores)
+#   bench/run.sh quick          one short repetition of each (smoke test, ~8 min)
 #   bench/run.sh density        3 nodes × 19,000 idle sockets, hold, reconnect storm (~10 min)
 #   bench/run.sh density-quick  the same with 3 × 2,000 sockets (smoke test, ~5 min)
 #   bench/run.sh soak           the soak run: 30 min of steady chat and churn on one node (Soak.java)
@@ -108,7 +108,7 @@ case "$MODE" in
   # bare-tuned: the bare server with the two pekko settings Parley's conf sets (dispatcher threads,
   # no TCP write coalescing), so that the floor is measured with the same tuning too
   all) MODE_ARGS=(--reps 3 --variants "bare-tuned=-Dpekko.actor.default-dispatcher.fork-join-executor.parallelism-min=2 -Dpekko.actor.default-dispatcher.fork-join-executor.parallelism-factor=1.0 -Dpekko.stream.materializer.io.tcp.coalesce-writes=0") ;;
-  quick) MODE_ARGS=(--reps 1 --rates 1000,20000 --cluster-rates 10000 --duration 3 --min-window-deliveries 5000
+  quick) MODE_ARGS=(--reps 1 --rates 1000,20000 --cluster-rates 1000 --duration 3 --min-window-deliveries 5000
     --server-warmup 3 --idle-counts 1000,2000 --idle-warmup 500 --idle-settle 2 --idle-window 3 --profile-rate 20000) ;;
 esac
 

@@ -193,6 +193,7 @@ final class ClusterDensity {
       List<String> answers = answers(replies, connectDeadlineSeconds + 60);
       int connected = sum(answers, "ok");
       long lastConnect = answers.stream().mapToLong(a -> WorkerProcess.number(a, "last")).max().orElse(0);
+      if (lastConnect == 0) lastConnect = System.currentTimeMillis(); // nothing opened: the hold starts now
       double connectSeconds = (lastConnect - connectStart) / 1000.0;
       System.out.printf(Locale.ROOT, "  %d of %d open in %.1f s (%d attempts, %d failed: %s)%n", connected, expected,
           connectSeconds, sum(answers, "attempts"), sum(answers, "failed_attempts"), why(answers));

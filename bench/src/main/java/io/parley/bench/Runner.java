@@ -90,7 +90,7 @@ final class Runner {
     duration = Double.parseDouble(Main.option(args, "--duration", "5"));
     drain = Double.parseDouble(Main.option(args, "--drain", "3"));
     // a low rate gets a longer window, so that CPU per delivery rests on enough deliveries and ticks
-    minWindowDeliveries = Double.parseDouble(Main.option(args, "--min-window-deliveries", "20000"));
+    minWindowDeliveries = Double.parseDouble(Main.option(args, "--min-window-deliveries", "30000"));
     idleCounts = Arrays.stream(Main.option(args, "--idle-counts", "10000,19000").split(","))
         .map(Integer::parseInt).toList();
     connectInflight = Integer.parseInt(Main.option(args, "--connect-inflight", "200"));
