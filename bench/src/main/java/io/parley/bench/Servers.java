@@ -132,7 +132,7 @@ final class Servers {
 
   /**
    * go-hub ({@code binary}, built by bench/run.sh from the baseline's source) on {@code ip:port}
-   * only, with the benchmark's secret and its defaults otherwise (PROTOCOL.md's limits: rate 20/s,
+   * only, with the benchmark's secret and its defaults otherwise (the protocol's limits: rate 20/s,
    * burst 40, 256 frames buffered per connection).
    */
   Server startGoHub(String name, Path binary, String ip, int port, String logTag) throws IOException {
