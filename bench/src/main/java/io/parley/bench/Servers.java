@@ -162,7 +162,7 @@ final class Servers {
   }
 
   private void awaitReady(Server server, String readyPath) {
-    long deadline = System.currentTimeMillis() + 120_000;
+    long deadline = System.currentTimeMillis() + 240_000; // three JVMs forming a cluster on a busy host take a while
     for (InetSocketAddress a : server.http) {
       URI ready = URI.create("http://" + a.getHostString() + ":" + a.getPort() + readyPath);
       while (true) {
@@ -184,7 +184,7 @@ final class Servers {
         }
         if (System.currentTimeMillis() > deadline) {
           stop(server);
-          throw new IllegalStateException(server.name + " not ready after 120 s");
+          throw new IllegalStateException(server.name + " not ready after 240 s");
         }
         Proc.sleep(250);
       }
