@@ -10,7 +10,7 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * Renders server frames (PROTOCOL.md, "Server → client") to UTF-8 JSON. A broadcast is rendered
+ * Renders server frames (docs/protocol.md, "Server frames") to UTF-8 JSON. A broadcast is rendered
  * once, by its room, and the same bytes go to every recipient.
  */
 public final class ServerFrames {

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Property: for any text at all, {@link RequestDecoder#decode} returns a request (never throws),
- * refusals carry a code PROTOCOL.md gives the decoder, well-formed requests keep their fields, and
+ * refusals carry a code docs/protocol.md gives the decoder, well-formed requests keep their fields, and
  * whatever the server answers to the request renders as valid UTF-8 JSON that echoes the id.
  *
  * <p>{@link #FRAMES} frames from {@link FrameFuzz} (valid, one defect, mutated), seeded: the same

@@ -8,7 +8,7 @@ import java.lang.reflect.RecordComponent;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
-/** Every decode rule of PROTOCOL.md ("Envelope", "Client → server", "Error codes"). */
+/** Every decode rule of docs/protocol.md ("Frames", "Requests and replies", "Errors"). */
 class RequestDecoderTest {
 
   private static final RequestId C17 = new RequestId("\"c-17\"");
@@ -156,13 +156,13 @@ class RequestDecoderTest {
   }
 
   @Test
-  void seedClientJoinFrameWithEmptyRoomDecodesToJoinRoom() {
+  void joinFrameWithAnEmptyRoomAsTheGoHubFormatSendsDecodesToJoinRoom() {
     assertThat(decode("{\"type\":\"join_room\",\"room\":\"\",\"payload\":{\"room_id\":\"general\"}}"))
         .isEqualTo(new ClientRequest.JoinRoom(null, "general"));
   }
 
   @Test
-  void seedClientLeaveFrameWithEmptyRoomDecodesToLeaveRoom() {
+  void leaveFrameWithAnEmptyRoomAsTheGoHubFormatSendsDecodesToLeaveRoom() {
     assertThat(decode("{\"type\":\"leave_room\",\"room\":\"\",\"payload\":{\"room_id\":\"general\"}}"))
         .isEqualTo(new ClientRequest.LeaveRoom(null, "general"));
   }

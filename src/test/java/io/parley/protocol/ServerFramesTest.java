@@ -14,7 +14,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
-/** The shape of every frame in PROTOCOL.md's "Server → client" table, field for field. */
+/** The shape of every frame in docs/protocol.md's "Server frames", field for field. */
 class ServerFramesTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
