@@ -64,9 +64,9 @@ public final class ServerFrames {
     });
   }
 
-  /** {@code room_info} (reply to join_room) or {@code online_users}: distinct users of a room. */
-  public static byte[] users(boolean roomInfo, String room, RequestId id, Collection<User> users) {
-    return frame(roomInfo ? "room_info" : "online_users", room, id, g -> {
+  /** {@code online_users}: the distinct users of a room. */
+  public static byte[] onlineUsers(String room, RequestId id, Collection<User> users) {
+    return frame("online_users", room, id, g -> {
       g.writeObjectFieldStart("payload");
       writeUsers(g, room, users);
       g.writeEndObject();
