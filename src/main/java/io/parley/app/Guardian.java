@@ -74,8 +74,9 @@ public final class Guardian {
           System::nanoTime);
       ActorRef<OnlineTracker.Command> online = ctx.spawn(OnlineTracker.create(), "online");
       ctx.spawn(ClusterGauges.create(), "cluster-gauges");
-      ActorRef<Connections.Command> connections =
-          ctx.spawn(Connections.create(node, online), "connections");
+      ActorRef<Connections.Command> connections = ctx.spawn(Connections.create(
+          settings.client(), settings.connectRate(), connection -> ClientActor.create(connection, node), online),
+          "connections");
 
       ChatRoutes routes = new ChatRoutes(
           system,

@@ -34,6 +34,7 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
@@ -110,10 +111,7 @@ public final class ChatRoutes extends AllDirectives {
     return extractRequest(request -> extractClientIP(ip -> {
       String remote = ip.getAddress().map(InetAddress::getHostAddress).orElse("unknown");
       return onSuccess(admission(), admission -> {
-        if (!admission.admits()) {
-          return refuse(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
-              admission.draining() ? "draining" : "node_full", "", remote);
-        }
+        if (!admission.admits()) return refuseAdmission(admission, remote);
         Optional<WebSocketUpgrade> upgrade = request.getAttribute(AttributeKeys.webSocketUpgrade);
         if (upgrade.isEmpty()) {
           return refuse(StatusCodes.BAD_REQUEST, "websocket upgrade required", "no_upgrade", "", remote);
@@ -135,8 +133,7 @@ public final class ChatRoutes extends AllDirectives {
           return onSuccess(open(accepted, remote), opened -> {
             String user = "user " + accepted.user().id();
             if (opened.refusal() != null) {
-              return refuse(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
-                  opened.refusal().name().toLowerCase(Locale.ROOT), user, remote);
+              return refuse(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", opened.refusal().label(), user, remote);
             }
             return complete(StreamBridge.accept(upgrade.get(), found.subprotocol(), opened.client(),
                 config.websocket(), config.outgoingBuffer(), metrics.dropped));
@@ -183,6 +180,14 @@ public final class ChatRoutes extends AllDirectives {
     return json(status, "{\"error\":\"" + error + "\"}");
   }
 
+  /** 503; beyond the connect rate with {@code Retry-After}, in whole seconds, at least one. */
+  private Route refuseAdmission(Connections.Admission admission, String remote) {
+    Route refusal = refuse(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", admission.refusal().label(), "", remote);
+    if (admission.retryAfter() == null) return refusal;
+    long seconds = Math.max(1, (admission.retryAfter().toMillis() + 999) / 1000);
+    return respondWithHeader(RetryAfter.create(seconds), () -> refusal);
+  }
+
   private CompletionStage<Connections.Admission> admission() {
     return AskPattern.ask(connections, Connections.CheckAdmission::new, ASK_TIMEOUT, system.scheduler());
   }
@@ -197,17 +202,21 @@ public final class ChatRoutes extends AllDirectives {
 
   // ---- status endpoints -------------------------------------------------------------------------
 
+  /** The cluster's counts; 503 if the tracker does not answer (never a 500). */
   private Route online() {
-    return onSuccess(
+    return onComplete(
         AskPattern.ask(online, OnlineTracker.Get::new, ASK_TIMEOUT, system.scheduler()),
-        counts -> json(StatusCodes.OK,
-            "{\"online\":" + counts.users() + ",\"connections\":" + counts.connections() + "}"));
+        counts -> counts.isSuccess()
+            ? json(StatusCodes.OK, "{\"online\":" + counts.get().users()
+                + ",\"connections\":" + counts.get().connections() + "}")
+            : json(StatusCodes.SERVICE_UNAVAILABLE, "{\"error\":\"unavailable\"}"));
   }
 
   /** Ready: a cluster member that hosts rooms, and not draining. */
   private Route ready() {
-    CompletionStage<Boolean> ready = clusterReady.get()
-        .thenCombine(admission(), (member, admission) -> member && !admission.draining());
+    CompletionStage<Boolean> ready = clusterReady.get().thenCombine(
+        AskPattern.ask(connections, Connections.IsDraining::new, ASK_TIMEOUT, system.scheduler()),
+        (member, draining) -> member && !draining);
     return onSuccess(ready, isReady -> isReady
         ? json(StatusCodes.OK, "{\"status\":\"ready\"}")
         : json(StatusCodes.SERVICE_UNAVAILABLE, "{\"status\":\"not ready\"}"));
