@@ -126,9 +126,8 @@ public final class OnlineTracker extends AbstractBehavior<OnlineTracker.Command>
   private final Set<String> changed = new HashSet<>();
   private boolean connectionsChanged;
   private long seq;
-  private final Map<Node, Peer> peers = new HashMap<>();
-  /** Every user online anywhere, with the number of nodes they are on. */
-  private final Map<String, Integer> nodesOfUser = new HashMap<>();
+  private final Map<Node, PeerView> peers = new HashMap<>();
+  private final OnlineUsers online = new OnlineUsers();
 
   private OnlineTracker(ActorContext<Command> context, TimerScheduler<Command> timers) {
     super(context);
@@ -170,7 +169,7 @@ public final class OnlineTracker extends AbstractBehavior<OnlineTracker.Command>
 
   private Behavior<Command> onConnected(Connected connected) {
     if (local.merge(connected.userId(), 1, Integer::sum) == 1) {
-      arrived(connected.userId());
+      online.arrived(connected.userId());
       changed.add(connected.userId());
     }
     localConnections++;
@@ -183,7 +182,7 @@ public final class OnlineTracker extends AbstractBehavior<OnlineTracker.Command>
     if (sockets == null) return this;
     if (sockets == 1) {
       local.remove(disconnected.userId());
-      left(disconnected.userId());
+      online.left(disconnected.userId());
       changed.add(disconnected.userId());
     } else {
       local.put(disconnected.userId(), sockets - 1);
@@ -209,14 +208,14 @@ public final class OnlineTracker extends AbstractBehavior<OnlineTracker.Command>
     for (Batcher.Batch batch : batches.done()) {
       seq++;
       Changes changes = new Changes(self, seq, batch.present(), batch.absent(), localConnections);
-      for (Peer peer : peers.values()) peer.tracker.tell(changes);
+      for (PeerView peer : peers.values()) peer.tracker.tell(changes);
     }
     return this;
   }
 
   private Behavior<Command> onSendDigest() {
     Digest digest = new Digest(self, seq);
-    for (Peer peer : peers.values()) peer.tracker.tell(digest);
+    for (PeerView peer : peers.values()) peer.tracker.tell(digest);
     return this;
   }
 
@@ -234,7 +233,7 @@ public final class OnlineTracker extends AbstractBehavior<OnlineTracker.Command>
 
   private Behavior<Command> onNodeUp(NodeUp up) {
     if (up.node().equals(self) || peers.containsKey(up.node())) return this;
-    Peer peer = new Peer(up.tracker());
+    PeerView peer = new PeerView(up.tracker(), online);
     peers.put(up.node(), peer);
     requestSnapshot(up.node(), peer);
     return this;
@@ -242,136 +241,84 @@ public final class OnlineTracker extends AbstractBehavior<OnlineTracker.Command>
 
   /** A node left the cluster (it died or left): its users and connections go. */
   private Behavior<Command> onNodeRemoved(NodeRemoved removed) {
-    Peer peer = peers.remove(removed.node());
+    PeerView peer = peers.remove(removed.node());
     if (peer == null) return this;
     timers.cancel(new SnapshotOverdue(removed.node()));
-    for (String user : peer.users) left(user);
+    peer.drop();
     updateGauges();
     return this;
   }
 
   private Behavior<Command> onChanges(Changes changes) {
-    Peer peer = peers.get(changes.from());
-    if (peer == null || !peer.synced || changes.seq() <= peer.seq) return this;
-    if (changes.seq() > peer.seq + 1) {
-      getContext().getLog().info("online: batches {}..{} of {} missed; asking for its snapshot",
-          peer.seq + 1, changes.seq() - 1, changes.from());
-      requestSnapshot(changes.from(), peer);
-      return this;
+    PeerView peer = peers.get(changes.from());
+    if (peer == null) return this;
+    switch (peer.apply(changes)) {
+      case APPLIED -> updateGauges();
+      case MISSED_SOME -> missed(changes.from(), peer, changes.seq() - 1);
+      case IGNORED -> { }
     }
-    for (String user : changes.arrived()) if (peer.users.add(user)) arrived(user);
-    for (String user : changes.left()) if (peer.users.remove(user)) left(user);
-    peer.seq = changes.seq();
-    peer.connections = changes.connections();
-    updateGauges();
     return this;
   }
 
   private Behavior<Command> onDigest(Digest digest) {
-    Peer peer = peers.get(digest.from());
-    if (peer != null && peer.synced && digest.seq() > peer.seq) {
-      getContext().getLog().info("online: batches {}..{} of {} missed; asking for its snapshot",
-          peer.seq + 1, digest.seq(), digest.from());
-      requestSnapshot(digest.from(), peer);
-    }
+    PeerView peer = peers.get(digest.from());
+    if (peer != null && peer.isBehind(digest.seq())) missed(digest.from(), peer, digest.seq());
     return this;
   }
 
-  /**
-   * Parts arrive in order (one sender, one receiver), so a part out of order means one was
-   * lost: the assembly is dropped, and the overdue timer asks again.
-   */
+  private void missed(Node node, PeerView peer, long upTo) {
+    getContext().getLog().info("online: batches {}..{} of {} missed; asking for its snapshot",
+        peer.seq() + 1, upTo, node);
+    requestSnapshot(node, peer);
+  }
+
   private Behavior<Command> onSnapshot(Snapshot part) {
-    Peer peer = peers.get(part.from());
-    if (peer == null) return this;
-    if (part.part() == 0) {
-      peer.incoming = new HashSet<>();
-      peer.nextPart = 0;
+    PeerView peer = peers.get(part.from());
+    if (peer != null && peer.add(part)) {
+      timers.cancel(new SnapshotOverdue(part.from()));
+      updateGauges();
     }
-    if (peer.incoming == null || part.part() != peer.nextPart) {
-      peer.incoming = null;
-      return this;
-    }
-    peer.incoming.addAll(part.users());
-    if (++peer.nextPart < part.parts()) return this;
-    Set<String> users = peer.incoming;
-    peer.incoming = null;
-    if (peer.synced && part.seq() < peer.seq) return this;
-    for (String user : peer.users) if (!users.contains(user)) left(user);
-    for (String user : users) if (!peer.users.contains(user)) arrived(user);
-    peer.users = users;
-    peer.seq = part.seq();
-    peer.connections = part.connections();
-    peer.synced = true;
-    peer.attempts = 0;
-    timers.cancel(new SnapshotOverdue(part.from()));
-    updateGauges();
     return this;
   }
 
   private Behavior<Command> onSnapshotOverdue(SnapshotOverdue overdue) {
-    Peer peer = peers.get(overdue.node());
-    if (peer != null && !peer.synced) {
-      getContext().getLog().info("online: no snapshot from {} after {} attempts; asking again",
-          overdue.node(), peer.attempts);
+    PeerView peer = peers.get(overdue.node());
+    if (peer != null && !peer.synced()) {
+      getContext().getLog().info("online: no snapshot from {} yet; asking again", overdue.node());
       requestSnapshot(overdue.node(), peer);
     }
     return this;
   }
 
-  /** Until the snapshot arrives, the node's changes are ignored and its last known users count. */
-  private void requestSnapshot(Node node, Peer peer) {
-    peer.synced = false;
+  /**
+   * Asks the node for its snapshot, and again after a backoff unless it came. Until then its
+   * batches are ignored and its last known users count.
+   */
+  private void requestSnapshot(Node node, PeerView peer) {
+    int before = peer.snapshotRequested();
     peer.tracker.tell(new SendSnapshot(getContext().getSelf()));
-    long delay = Math.min(LAST_RETRY.toMillis(), FIRST_RETRY.toMillis() << Math.min(peer.attempts, 16));
-    peer.attempts++;
+    long delay = Math.min(LAST_RETRY.toMillis(), FIRST_RETRY.toMillis() << Math.min(before, 16));
     timers.startSingleTimer(new SnapshotOverdue(node), Duration.ofMillis(delay));
   }
 
   // ---- the counts -------------------------------------------------------------------------------
 
-  private void arrived(String user) {
-    nodesOfUser.merge(user, 1, Integer::sum);
-  }
-
-  private void left(String user) {
-    nodesOfUser.computeIfPresent(user, (u, nodes) -> nodes == 1 ? null : nodes - 1);
-  }
-
   private long connections() {
     long total = localConnections;
-    for (Peer peer : peers.values()) total += peer.connections;
+    for (PeerView peer : peers.values()) total += peer.connections();
     return total;
   }
 
   private void updateGauges() {
-    metrics.clusterUsers.set(nodesOfUser.size());
+    metrics.clusterUsers.set(online.count());
     metrics.clusterConnections.set(connections());
   }
 
   private Behavior<Command> onGet(Get get) {
     Map<String, Long> byNode = new TreeMap<>();
     byNode.put(self.hostPort(), localConnections);
-    peers.forEach((node, peer) -> byNode.merge(node.hostPort(), peer.connections, Long::sum));
-    get.replyTo().tell(new Online(nodesOfUser.size(), connections(), Map.copyOf(byNode)));
+    peers.forEach((node, peer) -> byNode.merge(node.hostPort(), peer.connections(), Long::sum));
+    get.replyTo().tell(new Online(online.count(), connections(), Map.copyOf(byNode)));
     return this;
-  }
-
-  /** What this node knows of another: its users as of its batch {@code seq}. */
-  private static final class Peer {
-    final ActorRef<Command> tracker;
-    Set<String> users = new HashSet<>();
-    long connections;
-    long seq;
-    /** False until its snapshot arrived, and again from a missed batch until the next one. */
-    boolean synced;
-    int attempts;
-    /** The snapshot being received, and the part expected next. */
-    Set<String> incoming;
-    int nextPart;
-
-    Peer(ActorRef<Command> tracker) {
-      this.tracker = tracker;
-    }
   }
 }

@@ -2,7 +2,6 @@ package io.parley.online;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.typesafe.config.ConfigFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -48,14 +47,7 @@ class OnlineTrackerClusterTest {
   }
 
   private Node start(int index) {
-    ActorTestKit kit = ActorTestKit.create("parley", ConfigFactory.parseString("""
-            pekko.remote.artery.canonical.hostname = "127.0.0.3%d"
-            pekko.remote.artery.canonical.port = 0
-            pekko.coordinated-shutdown.exit-jvm = off
-            pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off
-            """.formatted(index + 1))
-        .withFallback(ConfigFactory.parseResources("application-test.conf"))
-        .withFallback(ConfigFactory.load()));
+    ActorTestKit kit = ActorTestKit.create("parley", OnlineTrackerTest.clusterNode("127.0.0.3" + (index + 1)));
     Cluster cluster = Cluster.get(kit.system());
     cluster.manager().tell(Join.create(
         nodes.isEmpty() ? cluster.selfMember().address() : Cluster.get(nodes.get(0).kit.system()).selfMember().address()));

@@ -2,6 +2,7 @@ package io.parley.online;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.parley.metrics.ParleyMetrics;
 import io.parley.online.OnlineTracker.Changes;
@@ -39,20 +40,25 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(LogCapturingExtension.class)
 class OnlineTrackerTest {
-  static final ActorTestKit testKit = ActorTestKit.create("OnlineTrackerTest", ConfigFactory.parseString("""
-          pekko.remote.artery.canonical.hostname = "127.0.0.31"
-          pekko.remote.artery.canonical.port = 0
-          pekko.coordinated-shutdown.exit-jvm = off
-          pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off
-          """)
-      .withFallback(ConfigFactory.parseResources("application-test.conf"))
-      .withFallback(ConfigFactory.load()));
+  static final ActorTestKit testKit = ActorTestKit.create("OnlineTrackerTest", clusterNode("127.0.0.31"));
   private static final AtomicLong UIDS = new AtomicLong();
   private static final Node SELF = Node.of(Cluster.get(testKit.system()).selfMember().uniqueAddress());
 
   @AfterAll
   static void shutdown() {
     testKit.shutdownTestKit();
+  }
+
+  /** The node's own configuration (cluster provider, CBOR), Artery on a random port of {@code host}. */
+  static Config clusterNode(String host) {
+    return ConfigFactory.parseString("""
+            pekko.remote.artery.canonical.hostname = "%s"
+            pekko.remote.artery.canonical.port = 0
+            pekko.coordinated-shutdown.exit-jvm = off
+            pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off
+            """.formatted(host))
+        .withFallback(ConfigFactory.parseResources("application-test.conf"))
+        .withFallback(ConfigFactory.load());
   }
 
   /** Another node: what the tracker sends it arrives at {@code received}, digests aside. */

@@ -1,6 +1,5 @@
 package io.parley.testing;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -130,7 +129,7 @@ public final class SocketFleet implements AutoCloseable {
           + "Sec-WebSocket-Key: " + Base64.getEncoder().encodeToString(key) + "\r\n"
           + "Sec-WebSocket-Version: 13\r\n\r\n";
       socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
-      String head = readHead(socket.getInputStream()).toLowerCase(Locale.ROOT);
+      String head = RawWsClient.readHead(socket.getInputStream()).toLowerCase(Locale.ROOT);
       int status = Integer.parseInt(head.substring(9, 12));
       if (status == 101) {
         client.socket = socket;
@@ -146,18 +145,6 @@ public final class SocketFleet implements AutoCloseable {
       socket.close();
       throw e;
     }
-  }
-
-  private static String readHead(InputStream in) throws IOException {
-    ByteArrayOutputStream head = new ByteArrayOutputStream();
-    int matched = 0;
-    while (matched < 4) {
-      int b = in.read();
-      if (b < 0) throw new IOException("connection closed in the response head");
-      head.write(b);
-      matched = (b == (matched % 2 == 0 ? '\r' : '\n')) ? matched + 1 : (b == '\r' ? 1 : 0);
-    }
-    return head.toString(StandardCharsets.US_ASCII);
   }
 
   /** Clients whose socket the server closed (or reset) since it opened; reads what it sent. */
