@@ -90,8 +90,9 @@ public final class Guardian {
           System::nanoTime);
       ActorRef<OnlineTracker.Command> online = ctx.spawn(OnlineTracker.create(), "online");
       ctx.spawn(ClusterGauges.create(RoomActor.TYPE_KEY), "cluster-gauges");
-      ActorRef<Connections.Command> connections =
-          ctx.spawn(Connections.create(node, online), "connections");
+      ActorRef<Connections.Command> connections = ctx.spawn(Connections.create(
+          settings.client(), settings.connectRate(), connection -> ClientActor.create(connection, node), online),
+          "connections");
 
       ChatRoutes routes = new ChatRoutes(
           system,

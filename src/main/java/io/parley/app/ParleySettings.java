@@ -3,6 +3,7 @@ package io.parley.app;
 import com.typesafe.config.Config;
 import io.parley.auth.JwtSettings;
 import io.parley.client.ClientSettings;
+import io.parley.client.ConnectRate;
 import io.parley.history.LogSettings;
 import io.parley.http.HttpSettings;
 import io.parley.ws.WebSocketSettings;
@@ -20,6 +21,7 @@ public record ParleySettings(
     JwtSettings jwt,
     WebSocketSettings websocket,
     ClientSettings client,
+    ConnectRate connectRate,
     int maxRoomsPerNode,
     LogSettings log,
     Duration drainDelay,
@@ -84,6 +86,7 @@ public record ParleySettings(
             limits.getInt("outgoing-buffer"),
             limits.getInt("max-connections"),
             limits.getInt("max-connections-per-user")),
+        new ConnectRate(limits.getDouble("max-connect-rate"), limits.getInt("connect-burst")),
         limits.getInt("max-rooms-per-node"),
         new LogSettings(
             config.getString("storage.url").trim(),

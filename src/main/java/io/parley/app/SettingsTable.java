@@ -68,6 +68,8 @@ final class SettingsTable {
       new Setting("parley.limits.rooms-per-connection", "PARLEY_MAX_ROOMS_PER_CONNECTION", whole(1, 10_000)),
       new Setting("parley.limits.max-connections", "PARLEY_MAX_CONNECTIONS", whole(1, 1_000_000)),
       new Setting("parley.limits.max-connections-per-user", "PARLEY_MAX_CONNECTIONS_PER_USER", whole(1, 1_000_000)),
+      new Setting("parley.limits.max-connect-rate", "PARLEY_MAX_CONNECT_RATE", decimal(0.01, 1_000_000)),
+      new Setting("parley.limits.connect-burst", "PARLEY_CONNECT_BURST", whole(1, 1_000_000)),
       new Setting("parley.limits.max-rooms-per-node", "PARLEY_MAX_ROOMS_PER_NODE", whole(1, 100_000_000)),
       // drain + close must fit in the 60 s that application.conf gives their shutdown phase
       new Setting("parley.shutdown.drain-delay", "PARLEY_DRAIN_DELAY", duration(ZERO, ofSeconds(30))),

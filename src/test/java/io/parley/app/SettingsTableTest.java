@@ -42,6 +42,8 @@ class SettingsTableTest {
         Arguments.of("PARLEY_HTTP_HOST", "http://example.com", "a host name or IP address"),
         Arguments.of("PARLEY_HTTP_PORT", "99999", "a port number from 0 to 65535"),
         Arguments.of("PARLEY_DATA_DIR", "", "a directory path"),
+        Arguments.of("PARLEY_MAX_CONNECT_RATE", "0", "a number from 0.01 to 1000000"),
+        Arguments.of("PARLEY_CONNECT_BURST", "0", "a whole number from 1 to 1000000"),
         Arguments.of("PARLEY_DB_URL", "postgres://db/parley", "a JDBC URL"),
         Arguments.of("PARLEY_DB_TIMEOUT", "5ms", "a duration from 100ms to 1m"),
         Arguments.of("PARLEY_HISTORY_KEEP_MESSAGES", "0", "a whole number from 1 to 10000000"),
