@@ -93,8 +93,11 @@ choose_base_images() {
     say "base images from the environment"
     return 0
   fi
-  local image hub=yes
-  for image in maven:3.9-eclipse-temurin-17 eclipse-temurin:17-jre nginx:1.27 postgres:15; do
+  local image hub=yes defaults
+  # The Compose file's defaults: the images it names when the variables are unset.
+  defaults=$(env -u PARLEY_BUILD_IMAGE -u PARLEY_RUNTIME_IMAGE -u PARLEY_NGINX_IMAGE -u PARLEY_POSTGRES_IMAGE \
+      "${COMPOSE[@]}" config | awk '$1 ~ /^(PARLEY_BUILD_IMAGE|PARLEY_RUNTIME_IMAGE|image):$/ && $2 != "parley:dev" { print $2 }' | sort -u)
+  for image in $defaults; do
     docker image inspect "$image" >/dev/null 2>&1 && continue
     timeout 120 docker pull -q "$image" >/dev/null 2>&1 || { hub=no; break; }
   done
@@ -103,15 +106,16 @@ choose_base_images() {
     return 0
   fi
   say "Docker Hub cannot be reached: local base images from Debian packages"
-  step base-images 1800 docker/base-images.sh || return 1
-  local line
+  # Progress (stderr) to the terminal, the four variables (stdout) to a file.
+  timeout --kill-after=10 1800 docker/base-images.sh 2> >(sed 's/^/  /') >"$WORK/base-images.env" \
+    || return 1
+  local line name
   while read -r line; do
-    # Only the variables the caller has not set.
-    local name=${line#export }
+    name=${line#export }
     name=${name%%=*}
+    # Only the variables the caller has not set.
     [ -n "${!name:-}" ] || export "${line#export }"
-  done < <(grep '^export PARLEY_' "$WORK/base-images.log")
-  grep '^base-images:' "$WORK/base-images.log" | sed 's/^/  /'
+  done <"$WORK/base-images.env"
 }
 
 wait_healthy() {
@@ -201,14 +205,21 @@ finish() {
   trap - EXIT INT TERM
   if [ -n "$stack_up" ] && [ "$failed" -gt 0 ]; then
     compose logs --no-color >"$WORK/stack.log" 2>&1
-    say "the containers' logs: $WORK/stack.log"
+    say "the containers' logs: $WORK/stack.log; the first errors in them:"
+    grep -E 'Exception in thread|SBR took decision|ERROR' "$WORK/stack.log" | head -n 5 | cut -c1-200
+    say "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
   fi
   teardown
   if [ -n "$dockerd_pid" ]; then
     kill -TERM "$dockerd_pid" 2>/dev/null
     timeout 30 tail --pid="$dockerd_pid" -f /dev/null || kill -KILL "$dockerd_pid" 2>/dev/null
   fi
-  say "done in $((SECONDS - started)) s (logs in $WORK)"
+  if [ "$failed" -eq 0 ]; then
+    rm -rf "$WORK"
+    say "done in $((SECONDS - started)) s"
+  else
+    say "done in $((SECONDS - started)) s (logs in $WORK)"
+  fi
   echo "$passed passed, $failed failed$([ "$skipped" -eq 0 ] || echo ", $skipped skipped")"
   exit $((failed > 0))
 }
