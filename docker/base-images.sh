@@ -5,23 +5,20 @@
 #   eval "$(docker/base-images.sh)"      # as root, on Debian; prints the four PARLEY_*_IMAGE=...
 #   docker-compose -f docker/docker-compose.yml up --build
 #
-# Each image is a `debootstrap --variant=minbase bookworm` root file system with a few packages,
-# loaded with `docker import`. It is tagged parley-base/ROLE:HASH, the hash covering the package
-# list and every file put into it, and built only when that tag is missing: later runs cost
-# nothing. The apt mirror is the one this machine uses (/etc/apt/sources.list.d/, else
-# /etc/apt/sources.list), or PARLEY_DEBIAN_MIRROR.
-#
-# The build image also trusts the certificates in /usr/local/share/ca-certificates/, as the host
-# does: where a proxy intercepts TLS, Maven in the build stage then reaches Maven Central too.
+# First a `debootstrap --variant=minbase bookworm` root file system, loaded with `docker import`
+# as parley-base/debian; its apt sources are this machine's mirror (/etc/apt/sources.list.d/,
+# else /etc/apt/sources.list), or PARLEY_DEBIAN_MIRROR. Then docker/base/Dockerfile installs
+# each image's packages on it. Every image is tagged with a hash of what it is made of and built
+# only when that tag is missing: later runs cost nothing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 SUITE=bookworm
-PATH_ENV='PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 HOST_CAS=/usr/local/share/ca-certificates
 DEBS=${PARLEY_DEBOOTSTRAP_CACHE:-/var/cache/parley-debootstrap}
 
 log() { echo "base-images: $*" >&2; }
+size() { docker image inspect -f '{{.Size}}' "$1" | awk '{printf "%d MB", $1 / 1e6}'; }
 
 mirror() {
   if [ -n "${PARLEY_DEBIAN_MIRROR:-}" ]; then echo "$PARLEY_DEBIAN_MIRROR"; return; fi
@@ -36,82 +33,58 @@ mirror() {
   echo "${found:-http://deb.debian.org/debian}"
 }
 
-# A root file system being built; removed on exit, whatever happens.
-rootfs=
-cleanup() {
-  [ -n "$rootfs" ] || return 0
-  if mountpoint -q "$rootfs/proc"; then umount "$rootfs/proc"; fi
-  rm -rf "$rootfs" "$rootfs.log"
-}
-trap cleanup EXIT
+# Scratch space (a root file system, a build context), removed on exit whatever happens.
+scratch=$(mktemp -d /var/tmp/parley-base.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
 
-# build_image ROLE "PACKAGES" [docker import --change ...]: sets TAG to the image's tag.
-build_image() {
-  local role=$1 packages=$2 hash tag
-  shift 2
-  hash=$( {
-    echo "$SUITE $packages $*"
-    declare -f build_image
-    [ "$role" != postgres ] || cat base/postgres-entrypoint.sh
-    [ "$role" != build ] || cat "$HOST_CAS"/*.crt 2>/dev/null || true
-  } | sha256sum | cut -c1-12)
-  tag=parley-base/$role:$hash
-  if docker image inspect "$tag" >/dev/null 2>&1; then
-    log "$tag present"
-    TAG=$tag
+# Sets DEBIAN to the tag of the bookworm minbase image, building it when missing.
+debian_image() {
+  DEBIAN=parley-base/debian:$( { echo "$SUITE"; declare -f debian_image; } | sha256sum | cut -c1-12)
+  if docker image inspect "$DEBIAN" >/dev/null 2>&1; then
+    log "$DEBIAN present"
     return
   fi
-  log "building $tag (debootstrap $SUITE: $packages)"
-  local started=$SECONDS
-  rootfs=$(mktemp -d /var/tmp/parley-rootfs.XXXXXX)
+  log "building $DEBIAN (debootstrap --variant=minbase $SUITE $(mirror))"
+  local started=$SECONDS rootfs=$scratch/rootfs
   mkdir -p "$DEBS"
-  if ! debootstrap --variant=minbase --cache-dir="$DEBS" --include="$packages" \
-      "$SUITE" "$rootfs" "$(mirror)" >"$rootfs.log" 2>&1; then
-    tail -n 20 "$rootfs.log" >&2
+  if ! debootstrap --variant=minbase --cache-dir="$DEBS" "$SUITE" "$rootfs" "$(mirror)" >"$scratch/debootstrap.log" 2>&1; then
+    tail -n 20 "$scratch/debootstrap.log" >&2
     return 1
   fi
-  case $role in
-    build)
-      if compgen -G "$HOST_CAS/*.crt" >/dev/null; then
-        cp "$HOST_CAS"/*.crt "$rootfs$HOST_CAS/"
-        # Java's trust store is rebuilt too, and java needs /proc for that.
-        mount -t proc proc "$rootfs/proc"
-        chroot "$rootfs" update-ca-certificates >/dev/null 2>&1
-        umount "$rootfs/proc"
-      fi
-      ;;
-    postgres)
-      install -m 755 base/postgres-entrypoint.sh "$rootfs/usr/local/bin/docker-entrypoint.sh"
-      # The package's own cluster (15/main); the entrypoint makes one in PGDATA.
-      rm -rf "$rootfs"/var/lib/postgresql/15 "$rootfs"/etc/postgresql/15
-      ;;
-  esac
+  # As in Debian's own images: packages installed in a container start no services.
+  printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
+  chmod 755 "$rootfs/usr/sbin/policy-rc.d"
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/lib/apt/lists/* \
       "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/*
-  local changes=() change
-  for change in "ENV $PATH_ENV" "$@"; do changes+=(--change "$change"); done
-  tar -C "$rootfs" -c . | docker import "${changes[@]}" - "$tag" >/dev/null
-  cleanup
-  rootfs=
-  log "built $tag in $((SECONDS - started)) s ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%d MB", $1 / 1e6}'))"
-  TAG=$tag
+  tar -C "$rootfs" -c . | docker import \
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      --change 'CMD ["bash"]' - "$DEBIAN" >/dev/null
+  rm -rf "$rootfs"
+  log "built $DEBIAN in $((SECONDS - started)) s ($(size "$DEBIAN"))"
 }
 
 command -v debootstrap >/dev/null || { log "needs debootstrap (apt-get install debootstrap)"; exit 1; }
+debian_image
 
-build_image build openjdk-17-jdk-headless,maven,ca-certificates-java 'CMD ["bash"]'
-build=$TAG
-build_image runtime openjdk-17-jre-headless,curl,ca-certificates 'CMD ["bash"]'
-runtime=$TAG
-build_image nginx nginx-light 'EXPOSE 80' 'CMD ["nginx", "-g", "daemon off;"]'
-nginx=$TAG
-build_image postgres postgresql-15 \
-    'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    'ENV PGDATA=/var/lib/postgresql/data' 'VOLUME /var/lib/postgresql/data' 'EXPOSE 5432' \
-    'ENTRYPOINT ["docker-entrypoint.sh"]' 'CMD ["postgres"]'
-postgres=$TAG
+# The build context of docker/base/Dockerfile; its hash, with the minbase's, tags the images.
+context=$scratch/context
+mkdir -p "$context/ca-certificates"
+cp -p base/Dockerfile base/postgres-entrypoint.sh "$context/"
+if compgen -G "$HOST_CAS/*.crt" >/dev/null; then cp "$HOST_CAS"/*.crt "$context/ca-certificates/"; fi
+hash=$( { echo "$DEBIAN"; cd "$context" && find . -type f | sort | xargs sha256sum; } | sha256sum | cut -c1-12)
 
-echo "export PARLEY_BUILD_IMAGE=$build"
-echo "export PARLEY_RUNTIME_IMAGE=$runtime"
-echo "export PARLEY_NGINX_IMAGE=$nginx"
-echo "export PARLEY_POSTGRES_IMAGE=$postgres"
+for role in build runtime nginx postgres; do
+  tag=parley-base/$role:$hash
+  if docker image inspect "$tag" >/dev/null 2>&1; then
+    log "$tag present"
+  else
+    log "building $tag (docker/base/Dockerfile, target $role)"
+    started=$SECONDS
+    if ! docker build --build-arg "DEBIAN=$DEBIAN" --target "$role" -t "$tag" "$context" >"$scratch/$role.log" 2>&1; then
+      tail -n 20 "$scratch/$role.log" >&2
+      exit 1
+    fi
+    log "built $tag in $((SECONDS - started)) s ($(size "$tag"))"
+  fi
+  echo "export PARLEY_$(echo "$role" | tr a-z A-Z)_IMAGE=$tag"
+done
