@@ -1,11 +1,13 @@
 'use strict';
 // The checks of docker/test-demo.sh against the running Compose demo, all through nginx
 // (DEMO_URL, default http://localhost:8080): chat between nodes, presence, /ws/online across
-// nodes, and the failover of a busy room when the node that hosts it is killed (docker kill).
-// Prints one "PASS name" or "FAIL name: why" line per check (and "SKIP" for a check the server
+// nodes, the failover of a busy room when the node that hosts it is killed (docker kill), and
+// the drain of a node under docker stop. Prints one "PASS name" or "FAIL name: why" line per check (and "SKIP" for a check the server
 // cannot be asked yet); exits 1 when one failed. Needs the `ws` package (NODE_PATH) and
 // DEMO_CONTAINERS=node1=<container id>,node2=...,node3=....
 const { execFileSync } = require('child_process');
+const { promisify } = require('util');
+const execFile = promisify(require('child_process').execFile);
 const WebSocket = require('ws');
 
 const BASE = process.env.DEMO_URL || 'http://localhost:8080';
@@ -77,7 +79,6 @@ class Client {
     this.socket = socket;
     this.frames = [];
     this.waiters = [];
-    this.closed = false;
     this.nextId = 0;
     socket.on('message', (data) => {
       const frame = JSON.parse(data.toString());
@@ -85,8 +86,8 @@ class Client {
       this.frames.push(frame);
       this.waiters = this.waiters.filter((w) => !w.offer(frame));
     });
-    socket.on('close', () => { this.closed = true; });
-    socket.on('error', () => { this.closed = true; });
+    socket.on('close', (code) => { this.closeCode = code; });
+    socket.on('error', () => {});
   }
 
   /** The first frame at index `from` or later that matches. */
@@ -120,20 +121,20 @@ class Client {
   }
 }
 
-/** One client per name, each on a node none of the others is on (nginx spreads connections). */
+/** A client whose node `accept`s; nginx spreads new connections over the nodes. */
+async function connectWhere(name, accept) {
+  for (let attempt = 0; ; attempt++) {
+    const client = await Client.connect(name);
+    if (accept(client.node)) return client;
+    client.close();
+    assert(attempt < 20, `nginx never sent ${name} where it was wanted (last: ${client.node})`);
+  }
+}
+
+/** One client per name, each on a node none of the others is on. */
 async function onDistinctNodes(names) {
   const clients = [];
-  for (const name of names) {
-    for (let attempt = 0; ; attempt++) {
-      const client = await Client.connect(name);
-      if (!clients.some((c) => c.node === client.node)) {
-        clients.push(client);
-        break;
-      }
-      client.close();
-      assert(attempt < 20, `nginx sent ${name} to ${client.node} 20 times`);
-    }
-  }
+  for (const name of names) clients.push(await connectWhere(name, (node) => !clients.some((c) => c.node === node)));
   return clients;
 }
 
@@ -301,6 +302,23 @@ async function failover() {
     });
   }
   for (const c of clients) c.close();
+  return host;
+}
+
+/** docker stop of a node with a client on it: the client gets 1001 and the node exits by itself
+ * (not killed at the end of stop_grace_period, which shows as exit code 137). */
+async function drain(dead) {
+  const node = Object.keys(CONTAINERS).find((n) => n !== dead);
+  await check(`docker stop drains ${node}: its client gets 1001, it exits by itself`, async () => {
+    const client = await connectWhere(`Dee ${RUN}`, (on) => on === node);
+    const began = Date.now();
+    await execFile('docker', ['stop', CONTAINERS[node]], { timeout: 60_000 });
+    const seconds = ((Date.now() - began) / 1000).toFixed(1);
+    const code = await eventually(5_000, 'the client closed', () => client.closeCode);
+    const exit = execFileSync('docker', ['inspect', '-f', '{{.State.ExitCode}}', CONTAINERS[node]]).toString().trim();
+    assert(code === 1001 && exit !== '137', `client closed with ${code}, exit code ${exit} after ${seconds} s`);
+    return `client closed with 1001, exit code ${exit} after ${seconds} s`;
+  });
 }
 
 async function main() {
@@ -315,7 +333,7 @@ async function main() {
     assert(token.status === 200 && token.json().token, `POST /dev/token answered ${token.status}`);
   });
   await chatAndPresence();
-  await failover();
+  await drain(await failover());
   clearTimeout(watchdog);
   process.exit(failed ? 1 : 0);
 }
