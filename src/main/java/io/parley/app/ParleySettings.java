@@ -69,7 +69,8 @@ public record ParleySettings(
     String devMode = config.getString("dev-mode").trim().toLowerCase();
     return new ParleySettings(
         config.getString("node-name"),
-        new HttpSettings(config.getString("http.host"), config.getInt("http.port"), origins),
+        new HttpSettings(config.getString("http.host"), config.getInt("http.port"), origins,
+            config.getString("http.public-url").trim().replaceAll("/+$", "")),
         jwtSettings,
         new WebSocketSettings(
             limits.getInt("max-frame-bytes"),

@@ -46,6 +46,7 @@ final class SettingsTable {
       new Setting("parley.http.host", "PARLEY_HTTP_HOST", host()),
       new Setting("parley.http.port", "PARLEY_HTTP_PORT", port()),
       new Setting("parley.http.allowed-origins", "PARLEY_ALLOWED_ORIGINS", origins()),
+      new Setting("parley.http.public-url", "PARLEY_PUBLIC_URL", urlOrEmpty()),
       new Setting("parley.jwt.secret", "PARLEY_JWT_SECRET", secret()),
       new Setting("parley.jwt.public-key", "PARLEY_JWT_PUBLIC_KEY", readableFileOrEmpty()),
       new Setting("parley.jwt.jwks-url", "PARLEY_JWT_JWKS_URL", urlOrEmpty()),

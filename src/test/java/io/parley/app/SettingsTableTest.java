@@ -42,6 +42,7 @@ class SettingsTableTest {
         Arguments.of("PARLEY_HTTP_HOST", "http://example.com", "a host name or IP address"),
         Arguments.of("PARLEY_HTTP_PORT", "99999", "a port number from 0 to 65535"),
         Arguments.of("PARLEY_DATA_DIR", "", "a directory path"),
+        Arguments.of("PARLEY_PUBLIC_URL", "localhost:8080", "an http:// or https:// URL"),
         Arguments.of("PARLEY_MAX_CONNECT_RATE", "0", "a number from 0.01 to 1000000"),
         Arguments.of("PARLEY_CONNECT_BURST", "0", "a whole number from 1 to 1000000"),
         Arguments.of("PARLEY_DB_URL", "postgres://db/parley", "a JDBC URL"),
