@@ -16,6 +16,7 @@ import static org.assertj.core.api.Assertions.fail;
 import static org.openqa.selenium.support.ui.ExpectedConditions.attributeToBe;
 import static org.openqa.selenium.support.ui.ExpectedConditions.invisibilityOfElementLocated;
 import static org.openqa.selenium.support.ui.ExpectedConditions.textToBe;
+import static org.openqa.selenium.support.ui.ExpectedConditions.visibilityOfElementLocated;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.parley.app.ParleyNode;
@@ -40,6 +41,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
+import org.openqa.selenium.By;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.interactions.Actions;
 import org.openqa.selenium.interactions.WheelInput;
@@ -61,8 +63,29 @@ class BrowserHistoryIT {
       parley.limits.rate-per-second = 1000
       parley.limits.rate-burst = 1000
       """;
-  /** The demo page's history on joining, and per "load earlier messages". */
-  private static final int PAGE = 50;
+  /**
+   * Makes the page's next sockets lossy: once {@code window.loseNextAck} is set, the next
+   * {@code ack} is not delivered, and the socket is closed instead, as if the connection had
+   * dropped just before it.
+   */
+  private static final String LOSSY_SOCKETS = """
+      (() => {
+        class LossySocket extends WebSocket {
+          set onmessage(handler) {
+            super.onmessage = handler && ((event) => {
+              if (window.loseNextAck && JSON.parse(event.data).type === 'ack') {
+                window.loseNextAck = false;
+                this.close(4000, 'ack lost');
+              } else {
+                handler(event);
+              }
+            });
+          }
+          get onmessage() { return super.onmessage; }
+        }
+        window.WebSocket = LossySocket;
+        return true;
+      })()""";
   private static final Pattern DROPPED = Pattern.compile("(?m)^parley_dropped_frames_total(?:\\{[^}]*\\})? (\\S+)$");
 
   private static ParleyNode node;
@@ -194,6 +217,41 @@ class BrowserHistoryIT {
       first.close();
       if (second != null) second.close();
     }
+  }
+
+  /**
+   * The connection is lost after the node stored a message and before its ack reached the page
+   * (the page's socket drops on that ack): the page says "not sent". The reconnect's recovery
+   * brings the message back, and the page shows it once, as sent, in its place.
+   */
+  @Test
+  void aMessageWhoseAckWasLostWithTheConnectionShowsOnceWhenRecovered() {
+    String room = "page-lost-ack";
+    String at = "http://localhost:" + node.port();
+    signIn(ann, at, "Ann");
+    signIn(ben, at, "Ben");
+    ann.eval(LOSSY_SOCKETS);
+    ann.eval("window.parleyDemo.app.client.reconnect() ?? true"); // onto a lossy socket
+    ann.waiting().until(textToBe(testId("connection-state"), "open"));
+    join(ann, room);
+    join(ben, room);
+    awaitPresence(ann, "Ann", "Ben");
+    say(ben, ann, "Ben", "Are you there?");
+
+    ann.eval("window.loseNextAck = true");
+    type(ann, "Sent as the connection dropped.");
+    ann.driver().findElement(testId("send-button")).click();
+    ann.waiting().until(visibilityOfElementLocated(By.cssSelector("[data-testid=toast][data-code=CONNECTION_LOST]")));
+    ann.waiting().withMessage("confirmed by the recovery")
+        .until(d -> "sent".equals(lastMessage(ann).getAttribute("data-status")));
+
+    List<String> expected = List.of("Are you there?", "Sent as the connection dropped.");
+    for (HeadlessChromium page : List.of(ann, ben)) {
+      awaitMessages(page, expected);
+      assertThat(shownSeqs(page)).isEqualTo(range(1, 2));
+    }
+    say(ben, ann, "Ben", "Got it, once.");
+    assertThat(shownSeqs(ann)).isEqualTo(range(1, 3));
   }
 
   // ---- parley.js ----------------------------------------------------------------------------------
