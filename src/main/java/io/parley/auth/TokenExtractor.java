@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Finds the token of an upgrade request (PROTOCOL.md, "Connecting"), in this order: the query
+ * Finds the token of an upgrade request (docs/protocol.md, "Connecting"), in this order: the query
  * parameter {@code token}; {@code Authorization: Bearer}; {@code Sec-WebSocket-Protocol}, as the
  * single offered value or as {@code bearer, <token>}. Also picks the subprotocol to echo, because
  * browsers drop a connection whose offered protocols the server ignores.

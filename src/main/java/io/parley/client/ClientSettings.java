@@ -2,7 +2,7 @@ package io.parley.client;
 
 import java.time.Duration;
 
-/** Per-connection limits (PROTOCOL.md, "Limits"), read once from {@code parley.limits}. */
+/** Per-connection limits (docs/protocol.md, "Limits"), read once from {@code parley.limits}. */
 public record ClientSettings(
     int roomsPerConnection,
     double ratePerSecond,

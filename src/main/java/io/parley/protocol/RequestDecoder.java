@@ -12,7 +12,7 @@ import java.util.function.Function;
 
 /**
  * Decodes one client text frame into a {@link ClientRequest}; never throws. Invalid frames become
- * {@link Invalid} carrying the error code PROTOCOL.md assigns and whatever id/room was readable.
+ * {@link Invalid} carrying the error code docs/protocol.md assigns and whatever id/room was readable.
  */
 public final class RequestDecoder {
   static final int MAX_ID_LENGTH = 128;

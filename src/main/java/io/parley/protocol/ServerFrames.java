@@ -10,7 +10,7 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * Renders server frames (PROTOCOL.md, "Server → client") to UTF-8 JSON. A broadcast is rendered
+ * Renders server frames (docs/protocol.md, "Server frames") to UTF-8 JSON. A broadcast is rendered
  * once, by its room, and the same bytes go to every recipient.
  */
 public final class ServerFrames {
@@ -82,9 +82,9 @@ public final class ServerFrames {
     });
   }
 
-  /** {@code room_info} (reply to join_room) or {@code online_users}: distinct users of a room. */
-  public static byte[] users(boolean roomInfo, String room, RequestId id, Collection<User> users) {
-    return frame(roomInfo ? "room_info" : "online_users", room, id, g -> {
+  /** {@code online_users}: the distinct users of a room. */
+  public static byte[] onlineUsers(String room, RequestId id, Collection<User> users) {
+    return frame("online_users", room, id, g -> {
       g.writeObjectFieldStart("payload");
       writeUsers(g, room, users);
       g.writeEndObject();

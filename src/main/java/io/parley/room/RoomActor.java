@@ -711,7 +711,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   private Behavior<Command> onGetOnline(GetOnline get) {
     metrics.frameOut("online_users").increment();
     get.node().tell(new NodeRooms.Reply(roomId, get.ref(), get.connectionId(),
-        ServerFrames.users(false, roomId, get.id(), presence.users())));
+        ServerFrames.onlineUsers(roomId, get.id(), presence.users())));
     return Behaviors.same();
   }
 

@@ -1,6 +1,6 @@
 package io.parley.ws;
 
-/** WebSocket close codes Parley sends (PROTOCOL.md, "Close codes", plus RFC 6455's own). */
+/** WebSocket close codes Parley sends (docs/protocol.md, "Close codes", plus RFC 6455's own). */
 public final class CloseCodes {
   public static final int NORMAL = 1000;
   public static final int GOING_AWAY = 1001;

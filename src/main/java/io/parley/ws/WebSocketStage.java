@@ -11,8 +11,8 @@ import org.apache.pekko.stream.Outlet;
 import org.apache.pekko.stream.stage.AbstractGraphStageWithMaterializedValue;
 import org.apache.pekko.stream.stage.AbstractInHandler;
 import org.apache.pekko.stream.stage.AbstractOutHandler;
+import org.apache.pekko.stream.stage.AsyncCallback;
 import org.apache.pekko.stream.stage.GraphStageLogic;
-import org.apache.pekko.stream.stage.TimerGraphStageLogic;
 import org.apache.pekko.util.ByteString;
 
 /**
@@ -21,7 +21,7 @@ import org.apache.pekko.util.ByteString;
  *
  * <pre>
  *   socket bytes ─▶ netIn ─▶ FrameDecoder ─▶ [ping/pong/close, limits]  ─▶ appOut: text
- *   socket bytes ◀─ netOut ◀─ [control frames first, write timeout]       ◀─ appIn: frames
+ *   socket bytes ◀─ netOut ◀─ [control frames first, batches, write timeout] ◀─ appIn: frames
  * </pre>
  *
  * <ul>
@@ -31,6 +31,8 @@ import org.apache.pekko.util.ByteString;
  *       idleTimeout} it closes with 1001;
  *   <li>when the socket takes nothing for {@code writeTimeout} while something waits, the
  *       connection is aborted (the peer is not reading, so no close frame could reach it);
+ *   <li>these deadlines are kept by the node's {@link ConnectionClock}, which wakes the stage only
+ *       when one is due: an idle connection has no timer of its own;
  *   <li>the application closes the socket by completing appIn (1000) or failing it with a {@link
  *       CloseSignal} (its code; any other failure: 1011).
  * </ul>
@@ -41,10 +43,12 @@ final class WebSocketStage
     extends AbstractGraphStageWithMaterializedValue<
         BidiShape<ByteString, String, OutFrame, ByteString>, CompletionStage<CloseReason>> {
 
-  private static final String PING_TIMER = "ping";
-  private static final String IDLE_TIMER = "idle";
-  private static final String WRITE_TIMER = "write";
-  private static final String CLOSE_TIMER = "close";
+  private static final long NONE = Deadlines.NONE;
+  /**
+   * Data frames gathered while the socket is busy, written together in one write: beyond this
+   * many bytes, no more are taken from the outbox until the socket takes them.
+   */
+  private static final int MAX_BATCH_BYTES = 32 * 1024;
 
   private final WebSocketSettings settings;
   private final Inlet<ByteString> netIn = Inlet.create("WebSocket.netIn");
@@ -88,17 +92,19 @@ final class WebSocketStage
     CLOSE_SENT
   }
 
-  private final class Logic extends TimerGraphStageLogic implements FrameDecoder.Handler {
+  private final class Logic extends GraphStageLogic implements FrameDecoder.Handler {
     private final CompletableFuture<CloseReason> closed;
     private final FrameDecoder decoder = new FrameDecoder(settings.maxMessageBytes());
+    private final AsyncCallback<Long> clockWoke = createAsyncCallback(this::onClock);
+    private final Deadlines deadlines = new Deadlines(clockWoke::invoke);
+    private ConnectionClock clock;
     private Phase phase = Phase.OPEN;
     private CloseReason closeReason;
     // a complete text message waiting for the application to pull
     private String pendingText;
-    private long lastInbound = System.nanoTime();
 
     // waiting for the socket, written in this order: at most one pong (for the latest ping),
-    // one ping, one data frame, and the close frame
+    // one ping, the data frames (gathered while the socket was busy), and the close frame
     private ByteString pong;
     private ByteString ping;
     private ByteString data;
@@ -111,7 +117,7 @@ final class WebSocketStage
       setHandler(netIn, new AbstractInHandler() {
         @Override
         public void onPush() {
-          lastInbound = System.nanoTime();
+          if (phase == Phase.OPEN) deadlines.idle = System.nanoTime() + settings.idleTimeout().toNanos();
           decoder.append(grab(netIn));
           readFrames();
         }
@@ -151,7 +157,8 @@ final class WebSocketStage
       setHandler(appIn, new AbstractInHandler() {
         @Override
         public void onPush() {
-          data = grab(appIn).bytes;
+          ByteString frame = grab(appIn).bytes;
+          data = data == null ? frame : data.concat(frame);
           flush();
         }
 
@@ -186,37 +193,43 @@ final class WebSocketStage
 
     @Override
     public void preStart() {
+      long now = System.nanoTime();
+      deadlines.ping = now + settings.pingInterval().toNanos();
+      deadlines.idle = now + settings.idleTimeout().toNanos();
+      clock = ConnectionClock.get(materializer().system());
+      clock.ensureTick(ConnectionClock.tickFor(shortestTimeout()));
+      clock.wakeAt(deadlines, deadlines.next());
       pull(netIn);
       pull(appIn);
-      scheduleWithFixedDelay(PING_TIMER, settings.pingInterval(), settings.pingInterval());
-      scheduleOnce(IDLE_TIMER, settings.idleTimeout());
+    }
+
+    private Duration shortestTimeout() {
+      Duration shortest = settings.pingInterval();
+      for (Duration d : new Duration[] {settings.idleTimeout(), settings.writeTimeout(), settings.closeTimeout()}) {
+        if (d.compareTo(shortest) < 0) shortest = d;
+      }
+      return shortest;
     }
 
     @Override
     public void postStop() {
+      if (clock != null) clock.forget(deadlines);
       closed.complete(
           closeReason != null ? closeReason : new CloseReason(CloseCodes.ABNORMAL, "", false));
     }
 
-    @Override
-    public void onTimer(Object key) {
-      switch ((String) key) {
-        case PING_TIMER -> {
-          ping = Frames.ping();
-          flush();
-        }
-        case IDLE_TIMER -> {
-          long idle = System.nanoTime() - lastInbound;
-          long timeout = settings.idleTimeout().toNanos();
-          if (idle >= timeout) closeWith(CloseCodes.GOING_AWAY, "idle timeout");
-          else scheduleOnce(IDLE_TIMER, Duration.ofNanos(timeout - idle));
-        }
-        case WRITE_TIMER -> {
-          closeReason = new CloseReason(CloseCodes.ABNORMAL, "write timeout", true);
-          failStage(new WriteTimeoutException(settings.writeTimeout()));
-        }
-        case CLOSE_TIMER -> completeStage();
-        default -> throw new IllegalStateException("unknown timer " + key);
+    private void onClock(long now) {
+      if (Deadlines.due(deadlines.write, now)) {
+        closeReason = new CloseReason(CloseCodes.ABNORMAL, "write timeout", true);
+        failStage(new WriteTimeoutException(settings.writeTimeout()));
+      } else if (Deadlines.due(deadlines.close, now)) {
+        completeStage();
+      } else if (Deadlines.due(deadlines.idle, now)) {
+        closeWith(CloseCodes.GOING_AWAY, "idle timeout");
+      } else if (Deadlines.due(deadlines.ping, now)) {
+        deadlines.ping = now + settings.pingInterval().toNanos();
+        ping = Frames.ping();
+        flush();
       }
     }
 
@@ -246,7 +259,7 @@ final class WebSocketStage
 
     @Override
     public void onPong() {
-      // only proves the peer is alive, which lastInbound already recorded
+      // only proves the peer is alive, which the idle deadline already recorded
     }
 
     @Override
@@ -286,10 +299,10 @@ final class WebSocketStage
       closeFrame = frame;
       pong = null;
       ping = null;
+      deadlines.ping = NONE;
+      deadlines.idle = NONE;
       cancel(appIn);
       complete(appOut);
-      cancelTimer(PING_TIMER);
-      cancelTimer(IDLE_TIMER);
       flush();
       if (pendingText != null) {
         // reading waited for the application, which no longer listens: look for the peer's close
@@ -299,23 +312,29 @@ final class WebSocketStage
     }
 
     /**
-     * Writes the next thing waiting, if the socket takes it. Starts the write timer when
-     * something waits for a socket that takes nothing, and stops it when nothing waits.
+     * Writes the next thing waiting, if the socket takes it. The write deadline runs while
+     * something waits for a socket that takes nothing, from the last time it took something.
      */
     private void flush() {
+      boolean wrote = false;
       if (isAvailable(netOut)) {
         ByteString next = takeNext();
         if (next != null) {
           push(netOut, next);
+          wrote = true;
           if (next == closeFrame) onCloseFramePushed();
         }
-        if (data == null && phase == Phase.OPEN && !hasBeenPulled(appIn)) pull(appIn);
+      }
+      if (phase == Phase.OPEN && (data == null || data.length() < MAX_BATCH_BYTES) && !hasBeenPulled(appIn)) {
+        pull(appIn);
       }
       if (pong == null && ping == null && data == null && closeFrame == null) {
-        // isTimerActive first: cancelTimer allocates even when no timer runs, and this runs per frame
-        if (isTimerActive(WRITE_TIMER)) cancelTimer(WRITE_TIMER);
-      } else if (!isAvailable(netOut) && !isTimerActive(WRITE_TIMER)) {
-        scheduleOnce(WRITE_TIMER, settings.writeTimeout());
+        if (deadlines.write != NONE) deadlines.write = NONE;
+      } else if (deadlines.write == NONE) {
+        deadlines.write = System.nanoTime() + settings.writeTimeout().toNanos();
+        clock.wakeAt(deadlines, deadlines.write);
+      } else if (wrote) {
+        deadlines.write = System.nanoTime() + settings.writeTimeout().toNanos(); // the clock finds it later
       }
     }
 
@@ -342,7 +361,8 @@ final class WebSocketStage
         completeStage();
       } else {
         phase = Phase.CLOSE_SENT;
-        scheduleOnce(CLOSE_TIMER, settings.closeTimeout());
+        deadlines.close = System.nanoTime() + settings.closeTimeout().toNanos();
+        clock.wakeAt(deadlines, deadlines.close);
       }
     }
   }

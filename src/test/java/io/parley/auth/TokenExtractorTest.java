@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
-/** PROTOCOL.md, "Connecting": where the token comes from, and which subprotocol is echoed. */
+/** docs/protocol.md, "Connecting": where the token comes from, and which subprotocol is echoed. */
 class TokenExtractorTest {
   private static final Optional<String> NONE = Optional.empty();
 

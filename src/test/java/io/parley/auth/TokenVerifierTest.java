@@ -25,7 +25,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Every refusal row of PROTOCOL.md's table that concerns the token, and each accepted algorithm. */
+/** Every refusal row of docs/protocol.md's table that concerns the token, and each accepted algorithm. */
 class TokenVerifierTest {
   private static final String SECRET = "unit-test-secret";
   private static final Duration LEEWAY = Duration.ofSeconds(5);

@@ -54,7 +54,7 @@ class ClientActorTest {
   private static final AtomicInteger CONNECTIONS = new AtomicInteger();
   private static final Duration QUIET = Duration.ofMillis(200);
 
-  /** PROTOCOL.md's defaults: 100 rooms, 20 frames/s, burst 40, 200 discards per 10 s. */
+  /** docs/protocol.md's defaults: 100 rooms, 20 frames/s, burst 40, 200 discards per 10 s. */
   private static final ClientSettings DEFAULTS =
       new ClientSettings(100, 20, 40, 200, Duration.ofSeconds(10), 256, 19500, 50);
 

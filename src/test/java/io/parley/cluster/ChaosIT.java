@@ -3,8 +3,8 @@ package io.parley.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.parley.testing.Chatter;
 import io.parley.testing.ScriptCluster;
-import io.parley.testing.WsClient;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,9 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Predicate;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.junit.jupiter.api.AfterAll;
@@ -57,60 +55,11 @@ class ChaosIT {
     kit.shutdownTestKit();
   }
 
-  /** A connected user whose frames a background thread sorts as they come. */
-  private static final class Chatter implements AutoCloseable {
-    final String user;
-    final int node;
-    final WsClient socket;
-    final Map<String, JsonNode> repliesById = new ConcurrentHashMap<>();
-    /** Message ids this client received, by room. */
-    final Map<String, Set<String>> received = new ConcurrentHashMap<>();
-    final AtomicBoolean reading = new AtomicBoolean(true);
-    final Thread reader;
-
-    Chatter(String user, int node) throws IOException {
-      this.user = user;
-      this.node = node;
-      this.socket = WsClient.connected(ScriptCluster.wsUri(node, user));
-      this.reader = new Thread(this::read, "chatter-" + user);
-      reader.start();
-      for (String room : ROOMS) {
-        String id = "join-" + room;
-        socket.send("{\"type\":\"join_room\",\"id\":\"" + id + "\",\"payload\":{\"room_id\":\"" + room + "\"}}");
-        awaitReply(id, Duration.ofSeconds(15));
-      }
-    }
-
-    private void read() {
-      while (reading.get()) {
-        JsonNode frame = socket.poll(Duration.ofMillis(100));
-        if (frame == null) continue;
-        if (frame.path("type").asText().equals("new_message")) {
-          received.computeIfAbsent(frame.path("room").asText(), r -> ConcurrentHashMap.newKeySet())
-              .add(frame.path("id").asText());
-        } else if (frame.has("id")) {
-          repliesById.put(frame.path("id").asText(), frame);
-        }
-      }
-    }
-
-    JsonNode awaitReply(String id, Duration within) {
-      return waiter.awaitAssert(within, () -> {
-        JsonNode reply = repliesById.get(id);
-        assertThat(reply).as("%s: reply to %s", user, id).isNotNull();
-        return reply;
-      });
-    }
-
-    boolean hasReceived(String room, Predicate<String> id) {
-      return received.getOrDefault(room, Set.of()).stream().anyMatch(id);
-    }
-
-    @Override
-    public void close() {
-      reading.set(false);
-      socket.close();
-    }
+  /** A user who joined every room. */
+  private static Chatter chatter(String user, int node) throws IOException {
+    Chatter chatter = new Chatter(user, ScriptCluster.wsUri(node, user), waiter);
+    for (String room : ROOMS) chatter.join(room, Duration.ofSeconds(15));
+    return chatter;
   }
 
   @Test
@@ -118,11 +67,11 @@ class ChaosIT {
     long seed = System.nanoTime();
     Random random = new Random(seed);
     System.out.println("ChaosIT seed " + seed);
-    Chatter stayer1 = new Chatter("stayer-1", 1);
-    Chatter stayer2 = new Chatter("stayer-2", 1);
+    Chatter stayer1 = chatter("stayer-1", 1);
+    Chatter stayer2 = chatter("stayer-2", 1);
     Map<Integer, Chatter> movers = new ConcurrentHashMap<>();
-    movers.put(2, new Chatter("mover-2", 2));
-    movers.put(3, new Chatter("mover-3", 3));
+    movers.put(2, chatter("mover-2", 2));
+    movers.put(3, chatter("mover-3", 3));
 
     // message id -> room, for every message a sender got an ack for
     Map<String, String> acked = new ConcurrentHashMap<>();
@@ -135,16 +84,11 @@ class ChaosIT {
         int n = counter.incrementAndGet();
         String room = ROOMS.get(n % ROOMS.size());
         String id = "m-" + n;
-        try {
-          sender.socket.send("{\"type\":\"send_message\",\"room\":\"" + room + "\",\"id\":\"" + id
-              + "\",\"payload\":{\"content\":\"" + id + "\"}}");
-        } catch (RuntimeException senderGone) {
-          continue; // its node was just killed
-        }
+        if (!sender.post(room, id, id)) continue; // its node was just killed
         chat.schedule(() -> {
-          JsonNode ack = sender.repliesById.get(id);
-          if (ack != null && ack.path("type").asText().equals("ack")) {
-            acked.put(ack.path("payload").path("message_id").asText(), room);
+          Chatter.Reply ack = sender.reply(id);
+          if (ack != null && ack.frame().path("type").asText().equals("ack")) {
+            acked.put(ack.frame().path("payload").path("message_id").asText(), room);
           }
         }, 15, TimeUnit.SECONDS);
       }
@@ -169,8 +113,7 @@ class ChaosIT {
         int n = probe.incrementAndGet();
         for (String room : pending) {
           String id = probes + room + "-" + n;
-          stayer1.socket.send("{\"type\":\"send_message\",\"room\":\"" + room + "\",\"id\":\"" + id
-              + "\",\"payload\":{\"content\":\"" + id + "\"}}");
+          stayer1.post(room, id, id);
         }
         assertThat(pending).isEmpty();
         return null;
@@ -183,7 +126,7 @@ class ChaosIT {
       assertThat(recovered).isLessThan(RECOVERY_BOUND.toMillis());
 
       cluster.run(Duration.ofMinutes(2), "start-node", String.valueOf(victim));
-      movers.put(victim, new Chatter("mover-" + victim, victim));
+      movers.put(victim, chatter("mover-" + victim, victim));
     }
 
     chat.shutdown();
@@ -192,8 +135,7 @@ class ChaosIT {
     // every room works
     for (String room : ROOMS) {
       String id = "final-" + room;
-      stayer1.socket.send("{\"type\":\"send_message\",\"room\":\"" + room + "\",\"id\":\"" + id
-          + "\",\"payload\":{\"content\":\"" + id + "\"}}");
+      stayer1.post(room, id, id);
       String messageId = stayer1.awaitReply(id, Duration.ofSeconds(10)).path("payload").path("message_id").asText();
       for (Chatter receiver : List.of(stayer2, movers.get(2), movers.get(3))) {
         waiter.awaitAssert(Duration.ofSeconds(10), () -> assertThat(receiver.hasReceived(room, messageId::equals))
@@ -204,7 +146,7 @@ class ChaosIT {
     // no ghost users: each room lists exactly the connected users
     for (String room : ROOMS) {
       String id = "who-" + room;
-      stayer2.socket.send("{\"type\":\"online_users\",\"room\":\"" + room + "\",\"id\":\"" + id + "\"}");
+      stayer2.send("{\"type\":\"online_users\",\"room\":\"" + room + "\",\"id\":\"" + id + "\"}");
       Set<String> present = new HashSet<>();
       stayer2.awaitReply(id, Duration.ofSeconds(10)).path("payload").path("users")
           .forEach(user -> present.add(user.path("id").asText()));
@@ -241,11 +183,8 @@ class ChaosIT {
 
   /** Whether a probe ({@code prefix}…) that Stayer 1 sent into {@code room} reached {@code other}. */
   private static boolean probeArrived(Chatter stayer1, Chatter other, String prefix, String room) {
-    for (Map.Entry<String, JsonNode> reply : stayer1.repliesById.entrySet()) {
-      if (!reply.getKey().startsWith(prefix)) continue;
-      String messageId = reply.getValue().path("payload").path("message_id").asText();
-      if (other.hasReceived(room, messageId::equals)) return true;
-    }
-    return false;
+    return stayer1.replies(prefix).stream()
+        .map(reply -> reply.path("payload").path("message_id").asText())
+        .anyMatch(messageId -> other.hasReceived(room, messageId::equals));
   }
 }

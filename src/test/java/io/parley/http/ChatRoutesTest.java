@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The routes of a running node: the upgrade and its refusal table (PROTOCOL.md, "Connecting"),
+ * The routes of a running node: the upgrade and its refusal table (docs/protocol.md, "Connecting"),
  * chat through pekko-http's WSProbe, and the HTTP endpoints.
  */
 @ExtendWith(LogCapturingExtension.class)

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Property: for any text at all, {@link RequestDecoder#decode} returns a request (never throws),
- * refusals carry a code PROTOCOL.md gives the decoder, well-formed requests keep their fields, and
+ * refusals carry a code docs/protocol.md gives the decoder, well-formed requests keep their fields, and
  * whatever the server answers to the request renders as valid UTF-8 JSON that echoes the id.
  *
  * <p>{@link #FRAMES} frames from {@link FrameFuzz} (valid, one defect, mutated), seeded: the same
@@ -190,7 +190,7 @@ class RequestDecoderFuzzTest {
     } else if (request instanceof ClientRequest.Ping) {
       return List.of(ServerFrames.pong(id));
     } else if (request instanceof ClientRequest.JoinRoom) {
-      return List.of(ServerFrames.users(true, room, id, List.of(USER)), ServerFrames.presence(true, room, USER));
+      return List.of(ServerFrames.roomInfo(room, id, List.of(USER), 0, "e", null), ServerFrames.presence(true, room, USER));
     } else if (request instanceof ClientRequest.SendMessage message) {
       return List.of(ServerFrames.messageAck(id, room, "m-1", 1),
           ServerFrames.newMessage(room, "m-1", 1, USER, message.content(), message.replyTo()));
@@ -198,7 +198,7 @@ class RequestDecoderFuzzTest {
       return List.of(ServerFrames.error(id, room, ErrorCode.NOT_IN_ROOM, "join the room first"),
           ServerFrames.userTyping(room, USER, typing.typing()));
     } else if (request instanceof ClientRequest.OnlineUsers) {
-      return List.of(ServerFrames.users(false, room, id, List.of(USER)));
+      return List.of(ServerFrames.onlineUsers(room, id, List.of(USER)));
     }
     return List.of(ServerFrames.ack(id, room), ServerFrames.presence(false, room, USER));
   }

@@ -6,9 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import io.parley.protocol.ClientRequest.Invalid;
 import java.lang.reflect.RecordComponent;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Every decode rule of PROTOCOL.md ("Envelope", "Client → server", "Error codes"). */
+/** Every decode rule of docs/protocol.md ("Frames", "Requests and replies", "Errors"). */
 class RequestDecoderTest {
 
   private static final RequestId C17 = new RequestId("\"c-17\"");
@@ -156,13 +157,13 @@ class RequestDecoderTest {
   }
 
   @Test
-  void seedClientJoinFrameWithEmptyRoomDecodesToJoinRoom() {
+  void joinFrameWithAnEmptyRoomAsTheGoHubFormatSendsDecodesToJoinRoom() {
     assertThat(decode("{\"type\":\"join_room\",\"room\":\"\",\"payload\":{\"room_id\":\"general\"}}"))
         .isEqualTo(new ClientRequest.JoinRoom(null, "general"));
   }
 
   @Test
-  void seedClientLeaveFrameWithEmptyRoomDecodesToLeaveRoom() {
+  void leaveFrameWithAnEmptyRoomAsTheGoHubFormatSendsDecodesToLeaveRoom() {
     assertThat(decode("{\"type\":\"leave_room\",\"room\":\"\",\"payload\":{\"room_id\":\"general\"}}"))
         .isEqualTo(new ClientRequest.LeaveRoom(null, "general"));
   }
@@ -408,6 +409,75 @@ class RequestDecoderTest {
       assertThat(Arrays.stream(type.getRecordComponents()).map(RecordComponent::getName))
           .as("components of %s", type.getSimpleName())
           .doesNotContain("sender", "user");
+    }
+  }
+
+  // --- version 2: join with history and since, the history request ---
+
+  @Test
+  void joinAsksForTheNewestMessagesWithHistory() {
+    assertThat(decode("{\"type\":\"join_room\",\"payload\":{\"room_id\":\"general\",\"history\":50}}"))
+        .isEqualTo(new ClientRequest.JoinRoom(null, "general", 50, null));
+    assertThat(decode("{\"type\":\"join_room\",\"payload\":{\"room_id\":\"general\",\"history\":0}}"))
+        .isEqualTo(new ClientRequest.JoinRoom(null, "general"));
+    assertThat(decode("{\"type\":\"join_room\",\"payload\":{\"room_id\":\"general\",\"history\":100}}"))
+        .isEqualTo(new ClientRequest.JoinRoom(null, "general", 100, null));
+  }
+
+  @Test
+  void historyOutsideZeroToAHundredOrNotAnIntegerIsInvalidPayload() {
+    for (String history : List.of("101", "-1", "2.5", "\"5\"", "true", "{}")) {
+      Invalid invalid = assertInvalid("{\"type\":\"join_room\",\"id\":\"c-17\",\"payload\":{\"room_id\":\"general\","
+          + "\"history\":" + history + "}}", ErrorCode.INVALID_PAYLOAD);
+      assertThat(invalid.id()).isEqualTo(C17);
+      assertThat(invalid.room()).isEqualTo("general");
+    }
+  }
+
+  @Test
+  void joinRecoversWithSinceSeqAndEpoch() {
+    assertThat(decode("{\"type\":\"join_room\",\"payload\":{\"room_id\":\"general\",\"history\":20,"
+            + "\"since\":{\"seq\":41,\"epoch\":\"e-1\"}}}"))
+        .isEqualTo(new ClientRequest.JoinRoom(null, "general", 20, new ClientRequest.Since(41, "e-1")));
+    assertThat(decode("{\"type\":\"join_room\",\"payload\":{\"room_id\":\"general\",\"since\":{\"seq\":0,\"epoch\":\"e\"}}}"))
+        .isEqualTo(new ClientRequest.JoinRoom(null, "general", 0, new ClientRequest.Since(0, "e")));
+    assertThat(decode("{\"type\":\"join_room\",\"payload\":{\"room_id\":\"general\",\"since\":null}}"))
+        .isEqualTo(new ClientRequest.JoinRoom(null, "general"));
+  }
+
+  @Test
+  void sinceThatIsNotASeqAndAnEpochIsInvalidPayload() {
+    for (String since : List.of("5", "\"x\"", "{}", "{\"seq\":1}", "{\"epoch\":\"e\"}", "{\"seq\":-1,\"epoch\":\"e\"}",
+        "{\"seq\":1.5,\"epoch\":\"e\"}", "{\"seq\":\"1\",\"epoch\":\"e\"}", "{\"seq\":1,\"epoch\":7}")) {
+      assertInvalid("{\"type\":\"join_room\",\"payload\":{\"room_id\":\"general\",\"since\":" + since + "}}",
+          ErrorCode.INVALID_PAYLOAD);
+    }
+  }
+
+  @Test
+  void historyRequestReadsBeforeAfterOrTheNewestWithALimit() {
+    assertThat(decode("{\"type\":\"history\",\"id\":\"c-17\",\"room\":\"general\",\"payload\":{\"before\":40,\"limit\":10}}"))
+        .isEqualTo(new ClientRequest.History(C17, "general", 40L, null, 10));
+    assertThat(decode("{\"type\":\"history\",\"room\":\"general\",\"payload\":{\"after\":0}}"))
+        .isEqualTo(new ClientRequest.History(null, "general", null, 0L, 50));
+    assertThat(decode("{\"type\":\"history\",\"room\":\"general\"}"))
+        .isEqualTo(new ClientRequest.History(null, "general", null, null, 50));
+    assertThat(decode("{\"type\":\"history\",\"room\":\"general\"}").type()).isEqualTo("history");
+  }
+
+  @Test
+  void historyNeedsTheRoomInTheEnvelope() {
+    assertInvalid("{\"type\":\"history\",\"payload\":{\"room_id\":\"general\"}}", ErrorCode.MISSING_ROOM);
+    assertInvalid("{\"type\":\"history\",\"room\":\"no spaces\"}", ErrorCode.INVALID_ROOM);
+  }
+
+  @Test
+  void historyWithBadBoundsOrLimitIsInvalidPayload() {
+    for (String payload : List.of("{\"before\":-1}", "{\"after\":\"3\"}", "{\"before\":1,\"after\":2}",
+        "{\"limit\":0}", "{\"limit\":101}", "{\"limit\":2.5}")) {
+      Invalid invalid = assertInvalid("{\"type\":\"history\",\"id\":\"c-17\",\"room\":\"general\",\"payload\":"
+          + payload + "}", ErrorCode.INVALID_PAYLOAD);
+      assertThat(invalid.room()).isEqualTo("general");
     }
   }
 

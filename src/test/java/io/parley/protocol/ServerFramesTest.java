@@ -14,7 +14,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
-/** The shape of every frame in PROTOCOL.md's "Server → client" table, field for field. */
+/** The shape of every frame in docs/protocol.md's "Server frames", field for field. */
 class ServerFramesTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -51,8 +51,9 @@ class ServerFramesTest {
     frames.add(ServerFrames.presence(true, "general", ANN));
     frames.add(ServerFrames.presence(false, "general", ANN));
     frames.add(ServerFrames.userTyping("general", ANN, true));
-    frames.add(ServerFrames.users(true, "general", STRING_ID, List.of(ANN)));
-    frames.add(ServerFrames.users(false, "general", null, List.of(ANN)));
+    frames.add(ServerFrames.roomInfo("general", STRING_ID, List.of(ANN), 3, "e-1", true));
+    frames.add(ServerFrames.history(STRING_ID, "general", "e-1", 3, List.of(ServerFrames.newMessage("general", "m-1", 1, ANN, "hi", null))));
+    frames.add(ServerFrames.onlineUsers("general", null, List.of(ANN)));
     frames.add(ServerFrames.ack(STRING_ID, "general"));
     frames.add(ServerFrames.messageAck(STRING_ID, "general", "m-1", 1));
     frames.add(ServerFrames.error(null, null, ErrorCode.INVALID_FORMAT, "bad"));
@@ -143,14 +144,17 @@ class ServerFramesTest {
   }
 
   @Test
-  void roomInfoListsUsersWithCountAndEchoesTheId() {
-    JsonNode frame = parse(ServerFrames.users(true, "general", STRING_ID, List.of(ANN, BOB)));
+  void roomInfoListsUsersWithCountTheLatestSeqAndTheEpochAndEchoesTheId() {
+    JsonNode frame = parse(ServerFrames.roomInfo("general", STRING_ID, List.of(ANN, BOB), 42, "e-7", null));
     assertThat(fields(frame)).containsExactlyInAnyOrder("type", "room", "id", "payload", "timestamp");
     assertThat(frame.get("type").textValue()).isEqualTo("room_info");
     assertThat(frame.get("room").textValue()).isEqualTo("general");
     assertThat(frame.get("id").textValue()).isEqualTo("c-17");
     JsonNode payload = frame.get("payload");
-    assertThat(fields(payload)).containsExactlyInAnyOrder("room_id", "users", "count");
+    assertThat(fields(payload)).containsExactlyInAnyOrder("room_id", "users", "count", "seq", "epoch");
+    assertThat(payload.get("seq").isIntegralNumber()).isTrue();
+    assertThat(payload.get("seq").longValue()).isEqualTo(42);
+    assertThat(payload.get("epoch").textValue()).isEqualTo("e-7");
     assertThat(payload.get("room_id").textValue()).isEqualTo("general");
     assertThat(payload.get("users").isArray()).isTrue();
     assertThat(payload.get("users")).hasSize(2);
@@ -161,8 +165,32 @@ class ServerFramesTest {
   }
 
   @Test
-  void onlineUsersHasTheRoomInfoShapeUnderItsOwnType() {
-    JsonNode frame = parse(ServerFrames.users(false, "general", NUMBER_ID, List.of(BOB)));
+  void roomInfoSaysWhetherItRecoveredOnlyWhenTheJoinAskedTo() {
+    assertThat(parse(ServerFrames.roomInfo("general", null, List.of(), 0, "e", true)).at("/payload/recovered").asBoolean()).isTrue();
+    assertThat(parse(ServerFrames.roomInfo("general", null, List.of(), 0, "e", false)).at("/payload/recovered").isBoolean()).isTrue();
+    assertThat(parse(ServerFrames.roomInfo("general", null, List.of(), 0, "e", null)).get("payload").has("recovered")).isFalse();
+  }
+
+  @Test
+  void historyCarriesEpochLatestSeqAndTheMessagesAsTheyWereDelivered() {
+    byte[] first = ServerFrames.newMessage("general", "m-1", 1, ANN, "one", null);
+    byte[] second = ServerFrames.newMessage("general", "m-2", 2, BOB, "two", "m-1");
+    JsonNode frame = parse(ServerFrames.history(STRING_ID, "general", "e-7", 5, List.of(first, second)));
+    assertThat(fields(frame)).containsExactlyInAnyOrder("type", "room", "id", "payload", "timestamp");
+    assertThat(frame.get("type").textValue()).isEqualTo("history");
+    assertThat(frame.get("id").textValue()).isEqualTo("c-17");
+    JsonNode payload = frame.get("payload");
+    assertThat(fields(payload)).containsExactlyInAnyOrder("room_id", "epoch", "seq", "messages");
+    assertThat(payload.get("epoch").textValue()).isEqualTo("e-7");
+    assertThat(payload.get("seq").longValue()).isEqualTo(5);
+    assertThat(payload.get("messages")).hasSize(2);
+    assertThat(payload.get("messages").get(0)).isEqualTo(parse(first));
+    assertThat(payload.get("messages").get(1)).isEqualTo(parse(second));
+  }
+
+  @Test
+  void onlineUsersListsTheDistinctUsersUnderItsOwnType() {
+    JsonNode frame = parse(ServerFrames.onlineUsers("general", NUMBER_ID, List.of(BOB)));
     assertThat(fields(frame)).containsExactlyInAnyOrder("type", "room", "id", "payload", "timestamp");
     assertThat(frame.get("type").textValue()).isEqualTo("online_users");
     assertThat(frame.get("id").isIntegralNumber()).isTrue();
@@ -176,7 +204,7 @@ class ServerFramesTest {
 
   @Test
   void emptyUserListIsAnEmptyArrayWithCountZero() {
-    JsonNode payload = parse(ServerFrames.users(false, "general", null, List.of())).get("payload");
+    JsonNode payload = parse(ServerFrames.onlineUsers("general", null, List.of())).get("payload");
     assertThat(payload.get("users").isArray()).isTrue();
     assertThat(payload.get("users")).isEmpty();
     assertThat(payload.get("count").intValue()).isZero();
@@ -231,7 +259,7 @@ class ServerFramesTest {
     }
     assertThat(ErrorCode.values()).extracting(ErrorCode::name).containsExactlyInAnyOrder(
         "INVALID_FORMAT", "UNKNOWN_TYPE", "INVALID_PAYLOAD", "MISSING_ROOM", "INVALID_ROOM",
-        "NOT_IN_ROOM", "TOO_MANY_ROOMS", "RATE_LIMITED", "INTERNAL");
+        "NOT_IN_ROOM", "TOO_MANY_ROOMS", "RATE_LIMITED", "UNAVAILABLE", "INTERNAL");
   }
 
   @Test
@@ -255,7 +283,7 @@ class ServerFramesTest {
         ServerFrames.ack(NUMBER_ID, "general"),
         ServerFrames.messageAck(NUMBER_ID, "general", "m-1", 1),
         ServerFrames.error(NUMBER_ID, null, ErrorCode.RATE_LIMITED, "slow down"),
-        ServerFrames.users(true, "general", NUMBER_ID, List.of(ANN)))) {
+        ServerFrames.roomInfo("general", NUMBER_ID, List.of(ANN), 0, "e", null))) {
       JsonNode id = parse(bytes).get("id");
       assertThat(id.isIntegralNumber()).as(new String(bytes)).isTrue();
       assertThat(id.longValue()).isEqualTo(17);

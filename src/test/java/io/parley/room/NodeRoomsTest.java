@@ -178,7 +178,7 @@ class NodeRoomsTest {
       RoomActor.Join join = expect(RoomActor.Join.class);
       assertThat(join.connectionId()).isEqualTo(socket.id());
       List<User> present = users.length == 0 ? List.of(socket.user()) : List.of(users);
-      byte[] roomInfo = ServerFrames.users(true, room, join.id(), present);
+      byte[] roomInfo = ServerFrames.roomInfo(room, join.id(), present, 0, "e", null);
       node.tell(new NodeRooms.Joined(room, join.ref(), join.connectionId(), roomInfo, present, List.of()));
       assertThat(socket.frames().receiveMessage()).isEqualTo(new String(roomInfo, StandardCharsets.UTF_8));
       return join;

@@ -84,6 +84,12 @@ public final class Chatter implements AutoCloseable {
     return replies.get(id);
   }
 
+  /** The replies to requests whose id starts with {@code prefix}. */
+  public List<JsonNode> replies(String prefix) {
+    return replies.entrySet().stream().filter(reply -> reply.getKey().startsWith(prefix))
+        .map(reply -> reply.getValue().frame()).toList();
+  }
+
   public JsonNode awaitReply(String id, Duration within) {
     return waiter.awaitAssert(within, () -> {
       Reply reply = replies.get(id);

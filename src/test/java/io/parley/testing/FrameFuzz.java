@@ -19,7 +19,7 @@ import java.util.SplittableRandom;
  *       allowed nesting, huge numbers); {@link Case#expected} is the request;
  *   <li>{@code defect}: a valid request with exactly one defect (wrong JSON type of a field, bad id,
  *       unknown type, bad or missing room, bad payload, not an object, trailing text, nesting too
- *       deep, a number too long); {@link Case#code} is the error code PROTOCOL.md assigns;
+ *       deep, a number too long); {@link Case#code} is the error code docs/protocol.md assigns;
  *   <li>{@code mutated}: either of those, mutated character by character (deleted, inserted,
  *       replaced, duplicated ranges; JSON punctuation and escapes); nothing is known, only
  *       invariants apply.
@@ -311,7 +311,7 @@ public final class FrameFuzz {
       case 3 -> new Case("defect", new Obj().put("type", str(type)).put("room", wrongJsonType(false))
           .render(), null, ErrorCode.INVALID_ROOM);
       case 4 -> new Case("defect", new Obj().put("type", str(type)).put("payload", switch (random.nextInt(5)) {
-        case 0 -> str("{\"content\":\"x\"}"); // the replaced design's JSON-encoded payload
+        case 0 -> str("{\"content\":\"x\"}"); // a payload sent as a JSON-encoded string, as Go hub format clients may
         case 1 -> "[" + str(room) + "]";
         case 2 -> hugeNumber(20);
         case 3 -> "false";

@@ -135,7 +135,7 @@ class BrowserClientLibraryIT {
     String room = "lib-queued-before-open";
     openPage(node);
     try (WsClient ben = joined(node, "lib-ben-2", room)) {
-      // The seed's usage: connect(), then join and send at once, before the socket is open. The
+      // The Go hub format's example usage: connect(), then join and send at once, before the socket is open. The
       // token supplier is held back, so the requests certainly wait in the queue.
       JsonNode r = browser.run("""
           const [url, token, room] = args;
@@ -165,20 +165,20 @@ class BrowserClientLibraryIT {
   }
 
   @Test
-  void seedMethodNamesAndItsPayloadParsingStillWork() {
+  void goHubFormatMethodNamesAndItsPayloadParsingWork() {
     String room = "lib-seed-names";
     openPage(node);
-    // The replaced design's example client, line for line (its handlers print; these collect).
+    // The Go hub format's example client, line for line (its handlers print; these collect).
     JsonNode r = browser.run("""
         const [url, token, room] = args;
         const ws = track('seed', new P.WebSocketClient(url, token));
-        window.seedClient = ws;
-        window.seedLines = [];
+        window.exampleClient = ws;
+        window.exampleLines = [];
         ws.on('new_message', (msg) => {
-          seedLines.push(`${msg.sender.name}: ${JSON.parse(msg.payload).content} / ${msg.payload.content}`);
+          exampleLines.push(`${msg.sender.name}: ${JSON.parse(msg.payload).content} / ${msg.payload.content}`);
         });
-        ws.on('user_joined', (msg) => { seedLines.push(`${msg.sender.name} joined the room`); });
-        ws.on('user_left', (msg) => { seedLines.push(`${msg.sender.name} left the room`); });
+        ws.on('user_joined', (msg) => { exampleLines.push(`${msg.sender.name} joined the room`); });
+        ws.on('user_left', (msg) => { exampleLines.push(`${msg.sender.name} left the room`); });
         ws.connect();
         ws.joinRoom(room);
         ws.sendMessage(room, 'Hello everyone!');
@@ -191,7 +191,7 @@ class BrowserClientLibraryIT {
     assertThat(r.at("/missing")).isEmpty();
     assertThat(r.at("/sameClass").asBoolean()).isTrue();
 
-    browser.waiting().withMessage("the seed's unawaited sendMessage got its ack")
+    browser.waiting().withMessage("the example client's unawaited sendMessage got its ack")
         .until(d -> browser.eval("T.log.some((e) => e.type === 'ack' && e.room === arguments[0])", room).asBoolean());
 
     try (WsClient ben = joined(node, "lib-ben-3", room)) {
@@ -199,11 +199,11 @@ class BrowserClientLibraryIT {
       ben.expect("ack");
       awaitPageLines("Ben joined the room", "Ben: Hi Sam / Hi Sam");
 
-      // send(type, payload, room), the seed's generic call: a typing signal, then a message.
+      // send(type, payload, room), the example client's generic call: a typing signal, then a message.
       JsonNode sent = browser.run("""
           const [room] = args;
-          const typing = await seedClient.send('typing', { room_id: room }, room);
-          const message = await seedClient.send('send_message', { content: 'Sent with send()' }, room);
+          const typing = await exampleClient.send('typing', { room_id: room }, room);
+          const message = await exampleClient.send('send_message', { content: 'Sent with send()' }, room);
           return { typing, message: message.type };
           """, room);
       assertThat(sent.at("/typing").asBoolean()).isTrue();
@@ -220,10 +220,10 @@ class BrowserClientLibraryIT {
 
     JsonNode end = browser.run("""
         const [room] = args;
-        const left = await seedClient.leaveRoom(room);
-        seedClient.disconnect();
-        const after = await seedClient.sendMessage(room, 'too late').then(() => 'resolved', (e) => e.code);
-        return { left: left.type, rooms: seedClient.rooms, state: seedClient.state, after };
+        const left = await exampleClient.leaveRoom(room);
+        exampleClient.disconnect();
+        const after = await exampleClient.sendMessage(room, 'too late').then(() => 'resolved', (e) => e.code);
+        return { left: left.type, rooms: exampleClient.rooms, state: exampleClient.state, after };
         """, room);
     assertThat(end.at("/left").asText()).isEqualTo("ack");
     assertThat(end.at("/rooms")).isEmpty();
@@ -414,8 +414,8 @@ class BrowserClientLibraryIT {
   }
 
   private static void awaitPageLines(String... lines) {
-    browser.waiting().withMessage(() -> "page lines " + List.of(lines) + ", has " + browser.eval("window.seedLines"))
-        .until(d -> texts(browser.eval("window.seedLines")).equals(List.of(lines)));
+    browser.waiting().withMessage(() -> "page lines " + List.of(lines) + ", has " + browser.eval("window.exampleLines"))
+        .until(d -> texts(browser.eval("window.exampleLines")).equals(List.of(lines)));
   }
 
   private static List<String> texts(JsonNode array) {

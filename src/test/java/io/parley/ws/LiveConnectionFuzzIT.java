@@ -347,7 +347,7 @@ class LiveConnectionFuzzIT {
       void run() throws IOException;
     }
 
-    /** Frames that end the connection, each with the close code RFC 6455 and PROTOCOL.md give. */
+    /** Frames that end the connection, each with the close code RFC 6455 and docs/protocol.md give. */
     private void killer() throws Exception {
       byte[] junk = new byte[1 + random.nextInt(200)];
       for (int i = 0; i < junk.length; i++) junk[i] = (byte) random.nextInt(256);

@@ -62,10 +62,10 @@ class WebSocketEndToEndTest {
     return client;
   }
 
-  // ---- the seed's testing session --------------------------------------------------------------
+  // ---- the README's wscat session -------------------------------------------------------------
 
   @Test
-  void seedSessionJoinSendAndOnlineCountWorkAsTheReplacedDesignDocumented() throws Exception {
+  void readmeSessionJoinSendAndOnlineCountWorkAsDocumented() throws Exception {
     try (WsClient alice = connect("alice-seed"); WsClient bob = connect("bob-seed");
         WsClient aliceTab = connect("alice-seed")) {
       alice.send("{\"type\":\"join_room\",\"payload\":{\"room_id\":\"general-seed\"}}");

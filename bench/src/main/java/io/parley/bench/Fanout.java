@@ -38,7 +38,7 @@ final class Fanout implements AutoCloseable {
 
   record Settings(
       List<InetSocketAddress> servers,
-      boolean parley,
+      boolean authenticated,
       String secret,
       int rooms,
       int members,
@@ -53,6 +53,7 @@ final class Fanout implements AutoCloseable {
   /** One measured step. Latencies in milliseconds; CPU in seconds. */
   record Step(
       double offered,
+      double windowSeconds,
       int senders,
       double perSenderRate,
       long messages,
@@ -125,7 +126,7 @@ final class Fanout implements AutoCloseable {
     for (int i = 0; i < total; i++) {
       InetSocketAddress server = settings.servers().get(i % settings.servers().size());
       String source = settings.sources().get(i % settings.sources().size());
-      String path = settings.parley()
+      String path = settings.authenticated()
           ? "/ws?token=" + jwt.mint("b" + i, 7200)
           : "/ws?room=" + room(i);
       conns.add(engine.newConn(i, server, source, path));
@@ -144,7 +145,7 @@ final class Fanout implements AutoCloseable {
   private final class Listener implements WsEngine.Listener {
     @Override
     public void onOpen(WsEngine.Conn conn) {
-      if (!settings.parley()) joined.incrementAndGet();
+      if (!settings.authenticated()) joined.incrementAndGet();
     }
 
     @Override
@@ -365,7 +366,7 @@ final class Fanout implements AutoCloseable {
     }
     double cpu = cpu1 - cpu0;
     return new Step(
-        offered, senders * settings.rooms(), perSender, sent, expected, received,
+        offered, durationSeconds, senders * settings.rooms(), perSender, sent, expected, received,
         Math.max(0, expected - received),
         received / durationSeconds,
         merged.getValueAtPercentile(50) / 1000.0,

@@ -8,6 +8,7 @@ import java.nio.file.Path;
  * <pre>
  *   run [options]              every scenario, servers started here; see Runner and BENCHMARKS.md
  *   soak [options]             the soak run (steady chat and churn for --minutes); see Soak
+ *   density [options]          3 nodes × --per-node idle sockets, then a reconnect storm; see ClusterDensity
  *   bare-server --host --port  the bare pekko-http broadcast server
  *   jfr-summary FILE.jfr [deliveries/s µs-per-delivery]
  *   worker                     a socket-holding process driven on stdin (used by run)
@@ -24,12 +25,13 @@ public final class Main {
         System.exit(0);
       }
       case "soak" -> System.exit(new Soak(args).run() ? 0 : 1);
+      case "density" -> System.exit(new ClusterDensity(args).run() ? 0 : 1);
       case "bare-server" -> BareServer.main(args);
       case "worker" -> Worker.main(args);
       case "jfr-summary" -> System.out.println(JfrSummary.summarize(Path.of(args[1]),
           args.length > 2 ? Double.parseDouble(args[2]) : 0, args.length > 3 ? Double.parseDouble(args[3]) : 0, 25));
       default -> {
-        System.out.println("usage: run [--reps N --scenarios density,fanout,cluster,profile ...] | soak [--minutes N] | bare-server"
+        System.out.println("usage: run [--reps N --scenarios idle,fanout,cluster,profile ...] | density [--per-node N] | soak [--minutes N] | bare-server"
             + " --host H --port P | jfr-summary FILE [deliveries cpu-seconds] | worker");
         System.exit(2);
       }

@@ -26,42 +26,73 @@ final class Report {
     md.append("\n\nEvery figure is the median over the repetitions (n = number of runs that reached that row);"
         + " every ratio is taken between servers measured in the same repetition, then the median.\n\n");
 
+    if (!run.failures.isEmpty()) {
+      md.append("**Scenarios that failed** (their servers' logs are in logs/; their rows are missing or partial):\n\n");
+      run.failures.forEach(f -> md.append("- ").append(f).append('\n'));
+      md.append('\n');
+    }
     List<Runner.Record> records = run.records;
     List<String> fanoutServers = servers(records, "fanout");
     if (!fanoutServers.isEmpty()) {
       md.append("## Fan-out, one node: ").append(run.rooms).append(" rooms × ").append(run.members)
           .append(" members, 100-byte content\n\n");
-      md.append("| server | offered deliveries/s | n | achieved /s | p50 ms | p99 ms | p99.9 ms | max ms | missing | seq gaps | errors | server CPU µs/delivery | deliveries per server CPU-s | generator CPU-s per s |\n");
-      md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+      md.append("Window: " + run.duration + " s, longer at low rates (at least " + Math.round(run.minWindowDeliveries)
+          + " deliveries). The last column divides each server's CPU per delivery by go-hub's in the same"
+          + " repetition (below 1: cheaper than go-hub).\n\n");
+      md.append("| server | offered deliveries/s | n | achieved /s | p50 ms | p99 ms | p99.9 ms | max ms | missing | seq gaps | errors | server CPU µs/delivery | deliveries per server CPU-s | generator CPU-s per s | CPU/delivery ÷ go-hub |\n");
+      md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
       for (String server : fanoutServers) {
         for (double rate : rates(records, "fanout", server)) {
           List<Fanout.Step> steps = steps(records, "fanout", server, rate);
           md.append(String.format(Locale.ROOT,
-              "| %s | %.0f | %d | %.0f | %.1f | %.1f | %.1f | %.1f | %.0f | %.0f | %.0f | %.2f | **%.0f** | %.2f |%n",
+              "| %s | %.0f | %d | %.0f | %.1f | %.1f | %.1f | %.1f | %.0f | %.0f | %.0f | %.2f | **%.0f** | %.2f | %s |%n",
               server, rate, steps.size(),
               med(steps, Fanout.Step::deliveriesPerSecond), med(steps, Fanout.Step::p50),
               med(steps, Fanout.Step::p99), med(steps, Fanout.Step::p999), med(steps, Fanout.Step::max),
               med(steps, s -> s.missing()), med(steps, s -> s.seqGaps()), med(steps, s -> s.errors()),
-              med(steps, s -> s.received() > 0 ? s.serverCpu() / s.received() * 1e6 : 0),
+              med(steps, Report::cpuPerDelivery),
               med(steps, Fanout.Step::deliveriesPerCpuSecond),
-              med(steps, s -> s.generatorCpu() / run.duration)));
+              med(steps, s -> s.generatorCpu() / s.windowSeconds()),
+              ratio(ratios(records, "fanout", server, "fanout", Runner.GO_HUB, rate, Report::cpuPerDelivery))));
         }
       }
-      md.append("\n### Deliveries per server CPU-second, against the baselines of the same repetition\n\n");
+      if (fanoutServers.contains("parley") && fanoutServers.contains(Runner.GO_HUB)) {
+        md.append("\n### Parley ÷ go-hub, same repetition\n\n"
+            + "Each ratio is Parley's figure over go-hub's in the same repetition, then the median over the"
+            + " repetitions (below 1: Parley spends less, or waits less). Missing: deliveries that had not"
+            + " arrived at the end of the drain.\n\n"
+            + "| offered deliveries/s | Parley µs/delivery | go-hub µs/delivery | **Parley ÷ go-hub** | Parley p50 ms | go-hub p50 ms | **Parley ÷ go-hub** | Parley p99 ms | go-hub p99 ms | **Parley ÷ go-hub** | Parley missing | go-hub missing |\n"
+            + "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (double rate : rates(records, "fanout", "parley")) {
+          List<Fanout.Step> p = steps(records, "fanout", "parley", rate);
+          List<Fanout.Step> g = steps(records, "fanout", Runner.GO_HUB, rate);
+          md.append(String.format(Locale.ROOT,
+              "| %.0f | %.2f | %.2f | **%s** | %.1f | %.1f | **%s** | %.1f | %.1f | **%s** | %.0f | %.0f |%n", rate,
+              med(p, Report::cpuPerDelivery), med(g, Report::cpuPerDelivery),
+              ratio(ratios(records, "fanout", "parley", "fanout", Runner.GO_HUB, rate, Report::cpuPerDelivery)),
+              med(p, Fanout.Step::p50), med(g, Fanout.Step::p50),
+              ratio(ratios(records, "fanout", "parley", "fanout", Runner.GO_HUB, rate, Fanout.Step::p50)),
+              med(p, Fanout.Step::p99), med(g, Fanout.Step::p99),
+              ratio(ratios(records, "fanout", "parley", "fanout", Runner.GO_HUB, rate, Fanout.Step::p99)),
+              med(p, s -> s.missing()), med(g, s -> s.missing())));
+        }
+      }
+      md.append("\n### Server CPU per delivery, against every baseline of the same repetition\n\n");
       List<String> others = fanoutServers.stream().filter(s -> !s.equals("parley")).toList();
-      md.append("Each column divides Parley (as committed) by the named server, in the same repetition.\n\n");
+      md.append("µs of server CPU per delivery; each ratio divides Parley's (as committed) by the named server's, in"
+          + " the same repetition, then the median (below 1: Parley spends less).\n\n");
       md.append("| offered deliveries/s | parley");
       for (String o : others) md.append(" | ").append(o).append(" | parley ÷ ").append(o);
       md.append(" |\n|---:|---:");
       for (String o : others) md.append("|---:|---:");
       md.append("|\n");
       for (double rate : rates(records, "fanout", "parley")) {
-        md.append(String.format(Locale.ROOT, "| %.0f | %.0f", rate,
-            med(steps(records, "fanout", "parley", rate), Fanout.Step::deliveriesPerCpuSecond)));
+        md.append(String.format(Locale.ROOT, "| %.0f | %.2f", rate,
+            med(steps(records, "fanout", "parley", rate), Report::cpuPerDelivery)));
         for (String o : others) {
-          List<Double> ratios = ratios(records, "fanout", "parley", "fanout", o, rate);
-          md.append(String.format(Locale.ROOT, " | %.0f | %s",
-              med(steps(records, "fanout", o, rate), Fanout.Step::deliveriesPerCpuSecond), ratio(ratios)));
+          List<Double> ratios = ratios(records, "fanout", "parley", "fanout", o, rate, Report::cpuPerDelivery);
+          md.append(String.format(Locale.ROOT, " | %.2f | %s",
+              med(steps(records, "fanout", o, rate), Report::cpuPerDelivery), ratio(ratios)));
         }
         md.append(" |\n");
       }
@@ -108,51 +139,67 @@ final class Report {
       md.append("## Fan-out, 3-node cluster on this machine (members of every room on every node)\n\n"
           + "Server CPU is the sum of the three node processes. Fan-out messages per broadcast: Deliver messages"
           + " from rooms to node fan-outs (parley_fanout_messages_total) per parley_broadcasts_total; remote ones"
-          + " cross nodes.\n\n"
-          + "| offered deliveries/s | n | achieved /s | p50 ms | p99 ms | max ms | missing | seq gaps | deliveries per server CPU-s | one node, same rep | 3 nodes ÷ one node | fan-out msgs per broadcast | of which cross-node |\n"
-          + "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+          + " cross nodes. The last column divides the three nodes' CPU per delivery by one go-hub's at the same"
+          + " rate in the same repetition.\n\n"
+          + "| offered deliveries/s | n | achieved /s | p50 ms | p99 ms | max ms | missing | seq gaps | deliveries per server CPU-s | one node, same rep | 3 nodes ÷ one node | fan-out msgs per broadcast | of which cross-node | CPU/delivery ÷ go-hub |\n"
+          + "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
       for (String server : clusterServers) {
         for (double rate : rates(records, "cluster", server)) {
           List<Fanout.Step> steps = steps(records, "cluster", server, rate);
-          List<Double> ratios = ratios(records, "cluster", server, "fanout", "parley", rate);
+          List<Double> ratios = ratios(records, "cluster", server, "fanout", "parley", rate,
+              Fanout.Step::deliveriesPerCpuSecond);
           md.append(String.format(Locale.ROOT,
-              "| %.0f | %d | %.0f | %.1f | %.1f | %.1f | %.0f | %.0f | **%.0f** | %.0f | %s | %.2f | %.2f |%n",
+              "| %.0f | %d | %.0f | %.1f | %.1f | %.1f | %.0f | %.0f | **%.0f** | %.0f | %s | %.2f | %.2f | %s |%n",
               rate, steps.size(), med(steps, Fanout.Step::deliveriesPerSecond), med(steps, Fanout.Step::p50),
               med(steps, Fanout.Step::p99), med(steps, Fanout.Step::max), med(steps, s -> s.missing()),
               med(steps, s -> s.seqGaps()), med(steps, Fanout.Step::deliveriesPerCpuSecond),
               med(steps(records, "fanout", "parley", rate), Fanout.Step::deliveriesPerCpuSecond),
               ratio(ratios),
-              med(steps, s -> perBroadcast(s, true)), med(steps, s -> perBroadcast(s, false))));
+              med(steps, s -> perBroadcast(s, true)), med(steps, s -> perBroadcast(s, false)),
+              ratio(ratios(records, "cluster", server, "fanout", Runner.GO_HUB, rate, Report::cpuPerDelivery))));
         }
       }
       md.append('\n');
     }
 
-    List<String> densityServers = servers(records, "density");
-    if (!densityServers.isEmpty()) {
-      md.append("## Idle connections: connect rate and memory per connection\n\n"
-          + "Heap: used after two forced GCs (jcmd GC.run; GC.heap_info). RSS: VmRSS. Per connection: the slope"
-          + " between the first two counts, so fixed overhead cancels. Upgrades/s: the first batch (0 → first"
-          + " count, after a warm-up batch), authenticated (HS256 token in the query) for Parley; per server CPU-s:"
-          + " the same upgrades over the server's utime+stime in that batch, the figure a loaded machine does not"
-          + " distort.\n\n"
-          + "| server | n | upgrades/s | upgrades per server CPU-s | failures (all counts) | heap KiB per connection | RSS KiB per connection | heap MiB at last count | RSS MiB at last count | connections at last count | idle server CPU there (% of a core) |\n"
-          + "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-      for (String server : densityServers) {
-        List<Density.Result> results = records.stream()
-            .filter(r -> r.scenario().equals("density") && r.server().equals(server))
-            .map(Runner.Record::density).toList();
-        md.append(String.format(Locale.ROOT, "| %s | %d | %.0f | %.0f | %.0f | **%.1f** | **%.1f** | %.0f | %.0f | %.0f | %.1f |%n",
+    List<String> idleServers = servers(records, "idle");
+    if (!idleServers.isEmpty()) {
+      List<Integer> counts = run.idleCounts;
+      md.append("## Idle connections: connect rate, memory per connection, idle CPU\n\n"
+          + "Upgrades/s: the first batch (0 → " + counts.get(0) + ", after a warm-up batch), " + run.connectInflight
+          + " handshakes in flight, authenticated (HS256 token in the query) for Parley and go-hub; per server"
+          + " CPU-s: the same upgrades over the server's utime+stime in that batch. RSS: VmRSS in steady state (before"
+          + " any forced GC); heap: used after two forced GCs (JVMs only). Per connection: the slope between the"
+          + " first and the last count, so fixed overhead cancels. Idle CPU: the server's utime+stime over a "
+          + run.idleWindow + " s window, " + run.idleSettle + " s after the count was reached, nothing sent. Ratios:"
+          + " the server's figure over go-hub's in the same repetition.\n\n");
+      md.append("| server | n | upgrades/s | upgrades per server CPU-s | failures (all counts) | heap KiB per connection"
+          + " | RSS KiB per connection | RSS MiB at last count | connections at last count");
+      for (int c : counts) md.append(" | idle CPU at ").append(c).append(" (% of a core)");
+      md.append(" | upgrades/s ÷ go-hub | RSS per connection ÷ go-hub");
+      for (int c : counts) md.append(" | idle CPU at ").append(c).append(" ÷ go-hub");
+      md.append(" |\n|---|---:|---:|---:|---:|---:|---:|---:|---:");
+      md.append("|---:".repeat(2 * counts.size() + 2)).append("|\n");
+      for (String server : idleServers) {
+        List<Idle.Result> results = idleResults(records, server);
+        double heap = medR(results, Idle.Result::heapSlopeKiB);
+        md.append(String.format(Locale.ROOT, "| %s | %d | %.0f | %.0f | %.0f | %s | **%.1f** | %.0f | %.0f",
             server, results.size(),
-            medR(results, Density.Result::upgradesPerSecond),
-            medR(results, Density.Result::upgradesPerCpuSecond),
-            medR(results, r -> r.points().stream().mapToInt(Density.Point::failed).sum()),
-            medR(results, Density.Result::heapSlopeKiB), medR(results, Density.Result::rssSlopeKiB),
-            medR(results, r -> last(r).heapKiB() / 1024.0), medR(results, r -> last(r).rssKiB() / 1024.0),
-            medR(results, r -> r.points().stream().mapToInt(Density.Point::ok).sum()),
-            medR(results, Density.Result::idleCpuPercent)));
+            medR(results, Idle.Result::upgradesPerSecond),
+            medR(results, Idle.Result::upgradesPerCpuSecond),
+            medR(results, r -> r.points().stream().mapToInt(Idle.Point::failed).sum()),
+            Double.isNaN(heap) ? "– (no JVM)" : String.format(Locale.ROOT, "**%.1f**", heap),
+            medR(results, Idle.Result::rssSlopeKiB),
+            medR(results, r -> r.last().rssKiB() / 1024.0),
+            medR(results, r -> r.points().stream().mapToInt(Idle.Point::ok).sum())));
+        for (int c : counts) md.append(String.format(Locale.ROOT, " | **%.1f**", medR(results, r -> r.idleCpuAt(c))));
+        md.append(" | ").append(ratio(idleRatios(records, server, Idle.Result::upgradesPerSecond)));
+        md.append(" | ").append(ratio(idleRatios(records, server, Idle.Result::rssSlopeKiB)));
+        for (int c : counts) md.append(" | ").append(ratio(idleRatios(records, server, r -> r.idleCpuAt(c))));
+        md.append(" |\n");
       }
-      md.append('\n');
+      md.append("\nA ratio shows as – where go-hub's figure is 0 (e.g. no measurable idle CPU: then compare the"
+          + " percentages).\n\n");
     }
 
     for (String name : List.of("parley", "bare")) {
@@ -169,8 +216,30 @@ final class Report {
     return md.toString();
   }
 
-  private static Density.Point last(Density.Result r) {
-    return r.points().get(r.points().size() - 1);
+  /** Server CPU per delivery in µs; NaN when nothing arrived. */
+  static double cpuPerDelivery(Fanout.Step s) {
+    return s.received() > 0 ? s.serverCpu() / s.received() * 1e6 : Double.NaN;
+  }
+
+  private static List<Idle.Result> idleResults(List<Runner.Record> records, String server) {
+    return records.stream().filter(r -> r.scenario().equals("idle") && r.server().equals(server))
+        .map(Runner.Record::idle).toList();
+  }
+
+  /** {@code f(server) / f(go-hub)} for each repetition that measured both (go-hub's figure not 0). */
+  private static List<Double> idleRatios(List<Runner.Record> records, String server,
+      ToDoubleFunction<Idle.Result> f) {
+    List<Double> ratios = new ArrayList<>();
+    for (Runner.Record a : records) {
+      if (!a.scenario().equals("idle") || !a.server().equals(server)) continue;
+      for (Runner.Record b : records) {
+        if (b.scenario().equals("idle") && b.server().equals(Runner.GO_HUB) && b.rep() == a.rep()) {
+          double y = f.applyAsDouble(b.idle());
+          if (y > 0) ratios.add(f.applyAsDouble(a.idle()) / y);
+        }
+      }
+    }
+    return ratios;
   }
 
   private static double perBroadcast(Fanout.Step s, boolean all) {
@@ -182,20 +251,20 @@ final class Report {
     return (all ? remote + local : remote) / broadcasts;
   }
 
+  /** {@code f(a) / f(b)} at {@code rate} for each repetition that measured both (b's figure not 0). */
   private static List<Double> ratios(List<Runner.Record> records, String scenarioA, String a, String scenarioB,
-      String b, double rate) {
+      String b, double rate, ToDoubleFunction<Fanout.Step> f) {
     List<Double> ratios = new ArrayList<>();
     for (int rep : reps(records)) {
       Fanout.Step x = find(records, scenarioA, a, rep, rate);
       Fanout.Step y = find(records, scenarioB, b, rep, rate);
-      if (x != null && y != null && y.deliveriesPerCpuSecond() > 0) {
-        ratios.add(x.deliveriesPerCpuSecond() / y.deliveriesPerCpuSecond());
-      }
+      if (x != null && y != null && f.applyAsDouble(y) > 0) ratios.add(f.applyAsDouble(x) / f.applyAsDouble(y));
     }
     return ratios;
   }
 
   private static String ratio(List<Double> ratios) {
+    ratios = ratios.stream().filter(d -> !d.isNaN() && !d.isInfinite()).toList();
     if (ratios.isEmpty()) return "–";
     return String.format(Locale.ROOT, "%.2f (n=%d)", median(ratios), ratios.size());
   }
@@ -234,7 +303,7 @@ final class Report {
     return median(steps.stream().map(f::applyAsDouble).toList());
   }
 
-  private static double medR(List<Density.Result> results, ToDoubleFunction<Density.Result> f) {
+  private static double medR(List<Idle.Result> results, ToDoubleFunction<Idle.Result> f) {
     return median(results.stream().map(f::applyAsDouble).toList());
   }
 

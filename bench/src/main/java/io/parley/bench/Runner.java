@@ -25,12 +25,17 @@ final class Runner {
   static final List<String> CLUSTER_IPS = List.of("127.0.0.22", "127.0.0.23", "127.0.0.24");
   static final int HTTP_PORT = 18080;
   static final int CLUSTER_PORT = 12552;
+  static final String GO_HUB = "go-hub";
+  /** Sockets one worker process holds at most (the 20,000 open files limit, with room to spare). */
+  static final int SOCKETS_PER_WORKER = 9_500;
 
   final Path out;
   final Path parleyJar;
   final Path refJar;
   final String refName;
   final Path benchJar;
+  /** go-hub's binary (bench/run.sh builds it), or null: then go-hub is not measured. */
+  final Path goHub;
   final int reps;
   final Set<String> scenarios;
   final List<Double> rates;
@@ -38,11 +43,15 @@ final class Runner {
   final double warmup;
   final double duration;
   final double drain;
-  final List<Integer> densityCounts;
+  final double minWindowDeliveries;
+  final List<Integer> idleCounts;
+  final int connectInflight;
+  final double idleSettle;
+  final double idleWindow;
   final double profileRate;
   final double serverWarmup;
   final double serverWarmupRate;
-  final int densityWarmup;
+  final int idleWarmup;
   final List<String> serverJvm;
   final List<String> clusterJvm;
   final int rooms;
@@ -55,11 +64,14 @@ final class Runner {
   final Set<String> variantScenarios;
 
   final List<Record> records = new ArrayList<>();
+  /** Scenarios that failed (a server that died, sockets that did not connect): the run goes on. */
+  final List<String> failures = new ArrayList<>();
   private Servers servers;
+  private long t0;
   private int sourceCounter;
 
-  /** One measurement: scenario, server, repetition, the step or density result. */
-  record Record(String scenario, String server, int rep, int nodes, Fanout.Step step, Density.Result density) {}
+  /** One measurement: scenario, server, repetition, the step or idle result. */
+  record Record(String scenario, String server, int rep, int nodes, Fanout.Step step, Idle.Result idle) {}
 
   Runner(String[] args) {
     out = Path.of(Main.option(args, "--out", "bench/results/latest"));
@@ -68,19 +80,26 @@ final class Runner {
     refJar = ref.isEmpty() ? null : Path.of(ref);
     refName = Main.option(args, "--ref-name", "main");
     benchJar = Path.of(Main.option(args, "--bench-jar", "bench/target/parley-bench.jar"));
+    String hub = Main.option(args, "--go-hub", "");
+    goHub = hub.isEmpty() ? null : Path.of(hub);
     reps = Integer.parseInt(Main.option(args, "--reps", "3"));
-    scenarios = Set.of(Main.option(args, "--scenarios", "density,fanout,cluster,profile").split(","));
-    rates = doubles(Main.option(args, "--rates", "10000,20000,40000,60000,80000,100000,150000"));
-    clusterRates = doubles(Main.option(args, "--cluster-rates", "10000,20000,40000"));
+    scenarios = Set.of(Main.option(args, "--scenarios", "idle,fanout,cluster,profile").split(","));
+    rates = doubles(Main.option(args, "--rates", "1000,10000,20000,40000,70000,100000,150000"));
+    clusterRates = doubles(Main.option(args, "--cluster-rates", "1000,10000,20000,40000"));
     warmup = Double.parseDouble(Main.option(args, "--warmup", "2"));
     duration = Double.parseDouble(Main.option(args, "--duration", "5"));
     drain = Double.parseDouble(Main.option(args, "--drain", "3"));
-    densityCounts = Arrays.stream(Main.option(args, "--density", "5000,15000,19000").split(","))
+    // a low rate gets a longer window, so that CPU per delivery rests on enough deliveries and ticks
+    minWindowDeliveries = Double.parseDouble(Main.option(args, "--min-window-deliveries", "30000"));
+    idleCounts = Arrays.stream(Main.option(args, "--idle-counts", "10000,19000").split(","))
         .map(Integer::parseInt).toList();
+    connectInflight = Integer.parseInt(Main.option(args, "--connect-inflight", "200"));
+    idleSettle = Double.parseDouble(Main.option(args, "--idle-settle", "5"));
+    idleWindow = Double.parseDouble(Main.option(args, "--idle-window", "10"));
     profileRate = Double.parseDouble(Main.option(args, "--profile-rate", "30000"));
     serverWarmup = Double.parseDouble(Main.option(args, "--server-warmup", "10"));
     serverWarmupRate = Double.parseDouble(Main.option(args, "--server-warmup-rate", "15000"));
-    densityWarmup = Integer.parseInt(Main.option(args, "--density-warmup", "2000"));
+    idleWarmup = Integer.parseInt(Main.option(args, "--idle-warmup", "2000"));
     serverJvm = List.of(Main.option(args, "--server-jvm", "-Xmx1g").split(" "));
     clusterJvm = List.of(Main.option(args, "--cluster-jvm", "-Xmx512m").split(" "));
     rooms = Integer.parseInt(Main.option(args, "--rooms", "10"));
@@ -118,22 +137,24 @@ final class Runner {
     Files.createDirectories(out);
     servers = new Servers(out, benchJar, SECRET);
     Files.writeString(out.resolve("results.jsonl"), "");
-    long t0 = System.nanoTime();
+    t0 = System.nanoTime();
     for (int rep = 1; rep <= reps; rep++) {
-      if (scenarios.contains("density")) {
-        if (rep == 1) density("bare-echo", rep, null, "/echo");
-        density("bare", rep, null, "/ws?room=idle");
-        density("parley", rep, parleyJar, "/ws?token={token}");
+      if (scenarios.contains("idle")) {
+        if (rep == 1) idle("bare-echo", rep, null, "/echo");
+        idle("bare", rep, null, "/ws?room=idle");
+        idle("parley", rep, parleyJar, "/ws?token={token}");
+        if (goHub != null) idle(GO_HUB, rep, null, "/ws?token={token}");
         for (String v : variants.keySet()) {
-          if (!variantScenarios.contains("density")) break;
-          if (v.startsWith("bare")) density(v, rep, null, "/ws?room=idle");
-          else density(v, rep, parleyJar, "/ws?token={token}");
+          if (!variantScenarios.contains("idle")) break;
+          if (v.startsWith("bare")) idle(v, rep, null, "/ws?room=idle");
+          else idle(v, rep, parleyJar, "/ws?token={token}");
         }
-        if (refJar != null) density(refName, rep, refJar, "/ws?token={token}");
+        if (refJar != null) idle(refName, rep, refJar, "/ws?token={token}");
       }
       if (scenarios.contains("fanout")) {
         fanout("bare", rep, null, List.of(SINGLE_IP), rates, serverJvm);
         fanout("parley", rep, parleyJar, List.of(SINGLE_IP), rates, serverJvm);
+        if (goHub != null) fanout(GO_HUB, rep, null, List.of(SINGLE_IP), rates, List.of());
         for (String v : variants.keySet()) {
           if (!variantScenarios.contains("fanout")) break;
           fanout(v, rep, v.startsWith("bare") ? null : parleyJar, List.of(SINGLE_IP), rates, jvm(serverJvm, v));
@@ -143,7 +164,9 @@ final class Runner {
       if (scenarios.contains("cluster")) {
         fanout("parley-3-nodes", rep, parleyJar, CLUSTER_IPS, clusterRates, clusterJvm);
         if (!scenarios.contains("fanout")) {
+          // the cluster table divides by one node and by go-hub of the same repetition
           fanout("parley", rep, parleyJar, List.of(SINGLE_IP), clusterRates, serverJvm);
+          if (goHub != null) fanout(GO_HUB, rep, null, List.of(SINGLE_IP), clusterRates, List.of());
         }
       }
       writeSummary(t0);
@@ -156,42 +179,60 @@ final class Runner {
     System.out.println("done in " + Math.round((System.nanoTime() - t0) / 1e9) + " s: " + out.resolve("summary.md"));
   }
 
+  /** Parley from {@code jar}; without a jar, go-hub by its name, else the bare server. */
   private Servers.Server start(String name, Path jar, List<String> ips, List<String> jvm, String tag)
       throws IOException {
-    return jar == null
-        ? servers.startBare(name, ips.get(0), HTTP_PORT, jvm, tag)
-        : servers.startParley(name, jar, ips, HTTP_PORT, CLUSTER_PORT, jvm, tag);
+    if (jar != null) return servers.startParley(name, jar, ips, HTTP_PORT, CLUSTER_PORT, jvm, tag);
+    if (name.equals(GO_HUB)) return servers.startGoHub(name, goHub, ips.get(0), HTTP_PORT, tag);
+    return servers.startBare(name, ips.get(0), HTTP_PORT, jvm, tag);
   }
 
-  private void density(String name, int rep, Path jar, String path) throws Exception {
-    System.out.println("== density " + name + " rep " + rep);
-    String tag = "density-" + name + "-" + rep;
-    Servers.Server server = start(name, jar, List.of(SINGLE_IP), jvm(serverJvm, name), tag);
-    int workers = (int) Math.ceil(densityCounts.get(densityCounts.size() - 1) / 9_500.0);
-    Density density = null;
+  private void announce(String what) {
+    System.out.printf(Locale.ROOT, "== %s (at %.0f s)%n", what, (System.nanoTime() - t0) / 1e9);
+  }
+
+  /** Recorded for summary.md; the run goes on with the next scenario. */
+  private void failed(String what, Exception e) {
+    failures.add(what + ": " + e);
+    System.out.println("  FAILED: " + e + " (see " + out.resolve("logs") + ")");
+  }
+
+  private void idle(String name, int rep, Path jar, String path) {
+    String what = "idle " + name + " rep " + rep;
+    announce(what);
+    String tag = "idle-" + name + "-" + rep;
+    int workerCount = (int) Math.ceil(idleCounts.get(idleCounts.size() - 1) / (double) SOCKETS_PER_WORKER);
+    List<WorkerProcess> workers = new ArrayList<>();
+    Servers.Server server = null;
     try {
-      density = new Density(servers, server, path, jar == null ? null : SECRET, sources(workers), tag);
-      Density.Result result = density.run(densityCounts, 128, densityWarmup);
-      add(new Record("density", name, rep, 1, null, result));
+      server = start(name, jar, List.of(SINGLE_IP), jvm(serverJvm, name), tag);
+      for (int w = 0; w < workerCount; w++) workers.add(new WorkerProcess(servers, tag + "-worker" + (w + 1)));
+      Idle idle = new Idle(server, path, server.authenticated() ? SECRET : null, workers, sources(workerCount),
+          idleSettle, idleWindow);
+      add(new Record("idle", name, rep, 1, null, idle.run(idleCounts, connectInflight, idleWarmup)));
+    } catch (Exception e) {
+      failed(what, e);
     } finally {
-      if (density != null) density.close();
-      servers.stop(server);
+      workers.forEach(WorkerProcess::close);
+      if (server != null) servers.stop(server);
     }
   }
 
-  private void fanout(String name, int rep, Path jar, List<String> ips, List<Double> stepRates, List<String> jvm)
-      throws Exception {
-    System.out.println("== fanout " + name + " rep " + rep);
+  private void fanout(String name, int rep, Path jar, List<String> ips, List<Double> stepRates, List<String> jvm) {
+    String what = "fanout " + name + " rep " + rep;
+    announce(what);
     String tag = "fanout-" + name + "-" + rep;
-    Servers.Server server = start(name, jar, ips, jvm, tag);
+    Servers.Server server = null;
     Fanout fanout = null;
     try {
+      server = start(name, jar, ips, jvm, tag);
       fanout = new Fanout(settings(server));
       double connectSeconds = fanout.connect(new Jwt(SECRET));
       System.out.printf("  %d sockets joined in %.1f s%n", rooms * members, connectSeconds);
       warm(fanout, server);
       for (double rate : stepRates) {
-        Fanout.Step step = fanout.step(rate, server.pids(), server.metricsUrls());
+        Fanout.Step step = fanout.step(rate, warmup, Math.max(duration, minWindowDeliveries / rate), server.pids(),
+            server.metricsUrls());
         add(new Record(ips.size() > 1 ? "cluster" : "fanout", name, rep, ips.size(), step, null));
         System.out.printf(Locale.ROOT,
             "  offered %6.0f/s: got %6.0f/s p50 %.1f p99 %.1f p99.9 %.1f max %.1f ms, missing %d, gaps %d,"
@@ -206,9 +247,11 @@ final class Runner {
         }
         Proc.sleep(1000);
       }
+    } catch (Exception e) {
+      failed(what, e);
     } finally {
       if (fanout != null) fanout.close();
-      servers.stop(server);
+      if (server != null) servers.stop(server);
     }
   }
 
@@ -223,18 +266,20 @@ final class Runner {
 
   private Fanout.Settings settings(Servers.Server server) {
     List<InetSocketAddress> addresses = server.http;
-    return new Fanout.Settings(addresses, server.parley, SECRET, rooms, members,
+    return new Fanout.Settings(addresses, server.authenticated(), SECRET, rooms, members,
         sources(2), generatorThreads, maxPerSender, warmup, duration, drain, "bench-r");
   }
 
   /** JFR on the server over one measured fan-out step at {@code profileRate}. */
-  private void profile(String name, Path jar) throws Exception {
-    System.out.println("== profile " + name);
+  private void profile(String name, Path jar) {
+    String what = "profile " + name;
+    announce(what);
     String tag = "profile-" + name;
-    Servers.Server server = start(name, jar, List.of(SINGLE_IP), serverJvm, tag);
+    Servers.Server server = null;
     Fanout fanout = null;
     try {
-      fanout = new Fanout(new Fanout.Settings(server.http, server.parley, SECRET, rooms, members,
+      server = start(name, jar, List.of(SINGLE_IP), serverJvm, tag);
+      fanout = new Fanout(new Fanout.Settings(server.http, server.authenticated(), SECRET, rooms, members,
           sources(2), generatorThreads, maxPerSender, warmup, duration * 2, drain, "bench-r"));
       fanout.connect(new Jwt(SECRET));
       warm(fanout, server);
@@ -248,9 +293,11 @@ final class Runner {
           step.received() > 0 ? step.serverCpu() / step.received() * 1e6 : 0, 25);
       Files.writeString(out.resolve("profile-" + name + ".md"), summary);
       System.out.println(summary);
+    } catch (Exception e) {
+      failed(what, e);
     } finally {
       if (fanout != null) fanout.close();
-      servers.stop(server);
+      if (server != null) servers.stop(server);
     }
   }
 
@@ -272,14 +319,18 @@ final class Runner {
     m.put("warm-up s", warmup);
     m.put("window s", duration);
     m.put("drain s", drain);
+    m.put("min deliveries per window", minWindowDeliveries);
     m.put("rooms x members", rooms + " x " + members);
     m.put("max per sender /s", maxPerSender);
     m.put("server JVM", String.join(" ", serverJvm));
     m.put("cluster node JVM", String.join(" ", clusterJvm));
-    m.put("density counts", densityCounts);
+    m.put("idle counts", idleCounts);
+    m.put("handshakes in flight", connectInflight);
+    m.put("idle CPU window s", idleSettle + " settle + " + idleWindow);
     m.put("profile rate", profileRate);
     m.put("server warm-up", serverWarmup + " s at " + serverWarmupRate + "/s");
-    m.put("density warm-up connections", densityWarmup);
+    m.put("idle warm-up connections", idleWarmup);
+    m.put(GO_HUB, goHub == null ? "not measured" : goHub.toString());
     variants.forEach((k, v) -> m.put(k, String.join(" ", v)));
     m.put("reference", refJar == null ? "none" : refName + " (" + refJar + ")");
     return m;

@@ -21,17 +21,37 @@ import java.util.concurrent.TimeUnit;
  */
 final class Servers {
 
+  /** What a server is: it decides the upgrade path, the readiness probe and what can be asked of it. */
+  enum Kind {
+    /** Parley (any commit): authenticated, /ready, /metrics, a JVM. */
+    PARLEY,
+    /** The bare pekko-http server: /ws?room=R without a token, /ready, /metrics, a JVM. */
+    BARE,
+    /** go-hub: authenticated, no /ready (its /ws/online answers once it listens), no /metrics, no JVM. */
+    GO_HUB
+  }
+
   /** One server under test: one process, or one per cluster node. */
   static final class Server {
     final String name;
-    final boolean parley;
+    final Kind kind;
     final List<Process> processes = new ArrayList<>();
     final List<InetSocketAddress> http = new ArrayList<>();
     final List<Path> pidFiles = new ArrayList<>();
 
-    Server(String name, boolean parley) {
+    Server(String name, Kind kind) {
       this.name = name;
-      this.parley = parley;
+      this.kind = kind;
+    }
+
+    /** Upgrades carry an HS256 token (Parley, go-hub), and the client joins its room by a frame. */
+    boolean authenticated() {
+      return kind != Kind.BARE;
+    }
+
+    /** A JVM: jcmd works on it (heap after GC, JFR). */
+    boolean java() {
+      return kind != Kind.GO_HUB;
     }
 
     List<Long> pids() {
@@ -39,6 +59,7 @@ final class Servers {
     }
 
     List<String> metricsUrls() {
+      if (kind == Kind.GO_HUB) return List.of();
       return http.stream().map(a -> "http://" + a.getHostString() + ":" + a.getPort() + "/metrics").toList();
     }
   }
@@ -66,7 +87,17 @@ final class Servers {
    */
   Server startParley(String name, Path jar, List<String> ips, int httpPort, int clusterPort,
       List<String> jvm, String logTag) throws IOException {
-    Server server = new Server(name, true);
+    return startParley(name, jar, ips, httpPort, clusterPort, jvm, logTag,
+        Map.of("PARLEY_JWT_SECRET", secret, "PARLEY_DEV_MODE", "off"));
+  }
+
+  /**
+   * Parley with {@code baseEnv} (e.g. docker/cluster.env's), then each node's own name, addresses,
+   * ports and seed nodes, as scripts/cluster.sh gives them.
+   */
+  Server startParley(String name, Path jar, List<String> ips, int httpPort, int clusterPort,
+      List<String> jvm, String logTag, Map<String, String> baseEnv) throws IOException {
+    Server server = new Server(name, Kind.PARLEY);
     live.add(server);
     List<String> seeds = ips.stream().map(ip -> ip + ":" + clusterPort).toList();
     for (int n = 0; n < ips.size(); n++) {
@@ -76,32 +107,47 @@ final class Servers {
       cmd.addAll(List.of("-jar", jar.toString()));
       ProcessBuilder pb = new ProcessBuilder(cmd);
       Map<String, String> env = pb.environment();
+      env.putAll(baseEnv);
       env.put("PARLEY_HTTP_HOST", ip);
       env.put("PARLEY_HTTP_PORT", Integer.toString(httpPort));
-      env.put("PARLEY_JWT_SECRET", secret);
       env.put("PARLEY_CLUSTER_HOST", ip);
       env.put("PARLEY_CLUSTER_PORT", Integer.toString(clusterPort));
-      env.put("PARLEY_DEV_MODE", "off");
       env.put("PARLEY_NODE_NAME", name + "-" + (n + 1));
       if (ips.size() > 1) env.put("PARLEY_SEED_NODES", String.join(",", seeds));
       start(server, pb, logTag + "-" + (n + 1));
       server.http.add(new InetSocketAddress(ip, httpPort));
     }
-    awaitReady(server);
+    awaitReady(server, "/ready");
     return server;
   }
 
   /** The bare pekko-http broadcast server (io.parley.bench.BareServer). */
   Server startBare(String name, String ip, int port, List<String> jvm, String logTag) throws IOException {
-    Server server = new Server(name, false);
-    live.add(server);
     List<String> cmd = new ArrayList<>(List.of("java"));
     cmd.addAll(jvm);
     cmd.addAll(List.of("-cp", benchJar.toString(), "io.parley.bench.BareServer",
         "--host", ip, "--port", Integer.toString(port)));
-    start(server, new ProcessBuilder(cmd), logTag);
+    return startOne(name, Kind.BARE, new ProcessBuilder(cmd), ip, port, logTag, "/ready");
+  }
+
+  /**
+   * go-hub ({@code binary}, built by bench/run.sh from the baseline's source) on {@code ip:port}
+   * only, with the benchmark's secret and its defaults otherwise (the protocol's limits: rate 20/s,
+   * burst 40, 256 frames buffered per connection).
+   */
+  Server startGoHub(String name, Path binary, String ip, int port, String logTag) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(binary.toString(), "-addr", ip + ":" + port, "-node", name);
+    pb.environment().put("JWT_SECRET", secret); // not on the command line, where ps shows it
+    return startOne(name, Kind.GO_HUB, pb, ip, port, logTag, "/ws/online");
+  }
+
+  private Server startOne(String name, Kind kind, ProcessBuilder pb, String ip, int port, String logTag,
+      String readyPath) throws IOException {
+    Server server = new Server(name, kind);
+    live.add(server);
+    start(server, pb, logTag);
     server.http.add(new InetSocketAddress(ip, port));
-    awaitReady(server);
+    awaitReady(server, readyPath);
     return server;
   }
 
@@ -115,10 +161,10 @@ final class Servers {
     server.pidFiles.add(pidFile);
   }
 
-  private void awaitReady(Server server) {
-    long deadline = System.currentTimeMillis() + 120_000;
+  private void awaitReady(Server server, String readyPath) {
+    long deadline = System.currentTimeMillis() + 240_000; // three JVMs forming a cluster on a busy host take a while
     for (InetSocketAddress a : server.http) {
-      URI ready = URI.create("http://" + a.getHostString() + ":" + a.getPort() + "/ready");
+      URI ready = URI.create("http://" + a.getHostString() + ":" + a.getPort() + readyPath);
       while (true) {
         try {
           HttpResponse<Void> r = http.send(HttpRequest.newBuilder(ready).timeout(Duration.ofSeconds(2)).build(),
@@ -138,7 +184,7 @@ final class Servers {
         }
         if (System.currentTimeMillis() > deadline) {
           stop(server);
-          throw new IllegalStateException(server.name + " not ready after 120 s");
+          throw new IllegalStateException(server.name + " not ready after 240 s");
         }
         Proc.sleep(250);
       }

@@ -65,6 +65,8 @@ final class WsEngine implements AutoCloseable {
     int leftoverLength;
     byte[] fragment;
     int fragmentLength;
+    /** The refusal's Retry-After in seconds (an upgrade answered other than 101), or -1. */
+    int retryAfterSeconds = -1;
     /** Free for the scenario. */
     Object attachment;
 
@@ -128,6 +130,11 @@ final class WsEngine implements AutoCloseable {
       conn.loop.submit(() -> conn.loop.connect(conn));
     }
     done.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+  }
+
+  /** Starts connecting {@code conn}, from its loop's thread (a listener, a ticker, a call). */
+  void connect(Conn conn) {
+    conn.loop.connect(conn);
   }
 
   void sendText(Conn conn, byte[] payload) {
@@ -378,6 +385,7 @@ final class WsEngine implements AutoCloseable {
         int lineEnd = indexOf(a, 0, end, CRLF);
         String status = new String(a, 0, lineEnd, StandardCharsets.ISO_8859_1);
         if (!status.startsWith("HTTP/1.1 101")) {
+          conn.retryAfterSeconds = retryAfter(new String(a, 0, headerEnd, StandardCharsets.ISO_8859_1));
           fail(conn, status);
           return;
         }
@@ -510,6 +518,19 @@ final class WsEngine implements AutoCloseable {
         }
       }
     }
+  }
+
+  private static int retryAfter(String head) {
+    for (String line : head.split("\r\n")) {
+      if (line.regionMatches(true, 0, "Retry-After:", 0, 12)) {
+        try {
+          return Integer.parseInt(line.substring(12).trim());
+        } catch (NumberFormatException e) {
+          return -1; // an HTTP date: not sent by the servers measured here
+        }
+      }
+    }
+    return -1;
   }
 
   private static final byte[] CRLFCRLF = {'\r', '\n', '\r', '\n'};

@@ -21,11 +21,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Losing a node of three (PROTOCOL.md, "Cluster semantics"): abruptly, and gracefully. Each test
+ * Losing a node of three (docs/protocol.md, "What a cluster guarantees"): abruptly, and gracefully. Each test
  * starts its own cluster because it ends one node of it.
  */
 @ExtendWith(LogCapturingExtension.class)
-class NodeLossTest {
+class NodeLossIT {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration RECOVERY_BOUND = Duration.ofSeconds(10);
 
@@ -35,7 +35,7 @@ class NodeLossTest {
 
   @BeforeEach
   void start() throws Exception {
-    kit = ActorTestKit.create("NodeLossTestProbes");
+    kit = ActorTestKit.create("NodeLossITProbes");
     // terminate() without CoordinatedShutdown is how a test kills a node: no leave, no drain
     cluster = TestCluster.start(3,
         "pekko.coordinated-shutdown.run-by-actor-system-terminate = off", kit.createTestProbe());
@@ -140,7 +140,7 @@ class NodeLossTest {
         atAnn.see(frame);
       }
     }
-    System.out.printf("NodeLossTest kill: room %s (on the killed node) delivered again after %d ms; "
+    System.out.printf("NodeLossIT kill: room %s (on the killed node) delivered again after %d ms; "
             + "user_left for the killed node's user after %s ms (at Bob) and %s ms (at Ann)%n",
         onVictim, atBob.firstMessageAfterKill, atBob.userLeftByRoom, atAnn.userLeftByRoom);
 

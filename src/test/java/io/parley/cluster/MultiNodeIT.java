@@ -23,10 +23,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Three nodes in one JVM forming one cluster, with real WebSocket clients connected to different
- * nodes: PROTOCOL.md's "Cluster semantics", a client sees the same behaviour on any node.
+ * nodes: docs/protocol.md's "What a cluster guarantees", a client sees the same behaviour on any node.
  */
 @ExtendWith(LogCapturingExtension.class)
-class MultiNodeTest {
+class MultiNodeIT {
   private static final Duration CONVERGENCE = Duration.ofSeconds(3);
 
   private static ActorTestKit kit;
@@ -34,7 +34,7 @@ class MultiNodeTest {
 
   @BeforeAll
   static void start() throws Exception {
-    kit = ActorTestKit.create("MultiNodeTestProbes");
+    kit = ActorTestKit.create("MultiNodeITProbes");
     cluster = TestCluster.start(3, "", kit.createTestProbe());
   }
 
