@@ -27,7 +27,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * idempotent publish repeated after the node that handled it (and hosted its room) was lost.
  */
 @ExtendWith(LogCapturingExtension.class)
-class ServerApiClusterTest {
+class ServerApiClusterIT {
   private static final String KEY = "cluster-test-key-0123456789";
   private static final String SETTINGS = "parley.api.keys = \"" + KEY + "\"\n"
       // terminate() without CoordinatedShutdown is how a test kills a node: no leave, no drain
@@ -41,7 +41,7 @@ class ServerApiClusterTest {
 
   @BeforeAll
   static void start() throws Exception {
-    kit = ActorTestKit.create("ServerApiClusterTestProbes");
+    kit = ActorTestKit.create("ServerApiClusterITProbes");
     cluster = TestCluster.start(3, SETTINGS, kit.createTestProbe());
   }
 
@@ -150,7 +150,7 @@ class ServerApiClusterTest {
         assertThat(answer.status()).as("%s", answer.body()).isEqualTo(200);
         return answer;
       });
-      System.out.printf("ServerApiClusterTest: the repeated publish answered 200 %d ms after the node was lost%n",
+      System.out.printf("ServerApiClusterIT: the repeated publish answered 200 %d ms after the node was lost%n",
           (System.nanoTime() - killedAt) / 1_000_000);
       assertThat(repeat.body()).isEqualTo(first.body());
       ApiClient.Answer next = survivor.post("publish", ApiClient.publishBody(room, "next", ""));
