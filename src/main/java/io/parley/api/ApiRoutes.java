@@ -126,8 +126,7 @@ public final class ApiRoutes extends AllDirectives {
 
   /** The body, or null when it is over {@link #MAX_BODY} (it is not read further then). */
   private CompletionStage<byte[]> body(HttpRequest request) {
-    return request.entity().withSizeLimit(MAX_BODY)
-        .toStrict(BODY_TIMEOUT.toMillis(), MAX_BODY, system)
+    return Stages.plain(request.entity().withSizeLimit(MAX_BODY).toStrict(BODY_TIMEOUT.toMillis(), MAX_BODY, system))
         .thenApply(strict -> strict.getData().toArray())
         .exceptionally(failure -> {
           if (causedBy(failure, EntityStreamSizeException.class)) return null;
@@ -136,7 +135,7 @@ public final class ApiRoutes extends AllDirectives {
   }
 
   private CompletionStage<Boolean> draining() {
-    return AskPattern.ask(connections, Connections.CheckAdmission::new, ASK_TIMEOUT, system.scheduler())
+    return Stages.plain(AskPattern.ask(connections, Connections.CheckAdmission::new, ASK_TIMEOUT, system.scheduler()))
         .thenApply(Connections.Admission::draining);
   }
 

@@ -83,7 +83,7 @@ final class ServerApi {
 
   private CompletionStage<RoomActor.ApiReply> ask(
       String room, Function<ActorRef<RoomActor.ApiReply>, RoomActor.Command> command) {
-    return sharding.entityRefFor(RoomActor.TYPE_KEY, room).<RoomActor.ApiReply>ask(command::apply, roomTimeout)
+    return Stages.plain(sharding.entityRefFor(RoomActor.TYPE_KEY, room).<RoomActor.ApiReply>ask(command::apply, roomTimeout))
         .exceptionally(timeout -> new RoomActor.Failed(ErrorCode.UNAVAILABLE,
             "the room did not answer in time (it may be moving to another node); nothing was stored or sent, try again"));
   }
@@ -92,14 +92,13 @@ final class ServerApi {
   private CompletionStage<Integer> disconnect(String user) {
     List<CompletableFuture<Integer>> counts = new ArrayList<>();
     for (Address node : members()) {
-      counts.add(AskPattern.<Connections.Command, Connections.UserDisconnected>ask(Connections.at(system, node),
-              replyTo -> new Connections.DisconnectUser(user, replyTo), NODE_TIMEOUT, system.scheduler())
+      counts.add(Stages.plain(AskPattern.<Connections.Command, Connections.UserDisconnected>ask(Connections.at(system, node),
+              replyTo -> new Connections.DisconnectUser(user, replyTo), NODE_TIMEOUT, system.scheduler()))
           .thenApply(Connections.UserDisconnected::connections)
           .exceptionally(failure -> {
             log.warn("disconnect user={}: no answer from node {} within {}", user, node, NODE_TIMEOUT);
             return 0;
-          })
-          .toCompletableFuture());
+          }));
     }
     return CompletableFuture.allOf(counts.toArray(CompletableFuture[]::new))
         .thenApply(all -> counts.stream().mapToInt(CompletableFuture::join).sum());
