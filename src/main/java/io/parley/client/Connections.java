@@ -62,7 +62,7 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
 
   /**
    * Close every connection of the user on this node with 4003 (disconnected by the server API);
-   * sent from any node. Answered with how many there were.
+   * sent from any node. Answered with how many it closed (one already closing is not counted).
    */
   public record DisconnectUser(String userId, ActorRef<UserDisconnected> replyTo)
       implements Command, CborSerializable {}
@@ -88,6 +88,8 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
   private final Map<String, Integer> connectionsPerUser = new HashMap<>();
   private final ParleyMetrics metrics;
   private final Set<ActorRef<Done>> waitingForClose = new HashSet<>();
+  /** Connections told to close by the server API, until they have stopped: not counted again. */
+  private final Set<String> disconnecting = new HashSet<>();
   private boolean admitting = true;
 
   private Connections(
@@ -147,6 +149,7 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
 
   private Behavior<Command> onClientStopped(ClientStopped stopped) {
     clients.remove(stopped.connectionId());
+    disconnecting.remove(stopped.connectionId());
     User user = users.remove(stopped.connectionId());
     if (user != null) {
       if (connectionsPerUser.merge(user.id(), -1, Integer::sum) <= 0) connectionsPerUser.remove(user.id());
@@ -176,7 +179,7 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
     ClientActor.Close close = new ClientActor.Close(CloseCodes.DISCONNECTED, "disconnected by the server API");
     int closed = 0;
     for (Map.Entry<String, User> connection : users.entrySet()) {
-      if (connection.getValue().id().equals(disconnect.userId())) {
+      if (connection.getValue().id().equals(disconnect.userId()) && disconnecting.add(connection.getKey())) {
         clients.get(connection.getKey()).tell(close);
         closed++;
       }
