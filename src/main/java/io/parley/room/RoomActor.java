@@ -123,7 +123,8 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
    * delivered as a member's {@link Post}, answered with {@link Published} once stored. A repeat of
    * its {@code idempotencyKey} (or null) within the log's window answers the first result and
    * stores nothing. One that reaches the room after {@code deadline} (epoch milliseconds: its
-   * caller has given up) is refused unstored.
+   * caller has given up; the nodes' clocks are taken to agree within a second or so) is refused
+   * unstored.
    */
   public record Publish(String payload, User sender, String idempotencyKey, long deadline,
       ActorRef<ApiReply> replyTo) implements ApiCommand {}
@@ -590,16 +591,27 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
    * and the others wait for that outcome.
    */
   private Behavior<Command> onKeyLookedUp(KeyLookedUp looked, boolean canStore) {
+    Publish first = keys.first(looked.key());
     if (looked.found().isPresent()) {
-      RoomLog.Published first = looked.found().get();
-      Published published = new Published(first.messageId(), first.seq(), history.epoch());
-      keys.settle(looked.key(), published).forEach(publish -> publish.replyTo().tell(published));
+      RoomLog.Published stored = looked.found().get();
+      answer(first, new Published(stored.messageId(), stored.seq(), history.epoch()));
     } else if (looked.failure() == null && canStore) {
-      storePublish(keys.first(looked.key()));
+      storePublish(first);
     } else {
-      keys.release(looked.key()).forEach(publish -> fail(publish, STORE_DOWN));
+      answer(first, new Failed(ErrorCode.UNAVAILABLE, STORE_DOWN));
     }
     return passivateIfEmpty();
+  }
+
+  /**
+   * A publish's outcome, to it and to every publish that waited for the same key: a result is
+   * remembered for the key, a failure forgets it (a retry may store it).
+   */
+  private void answer(Publish publish, ApiReply outcome) {
+    String key = publish.idempotencyKey();
+    List<Publish> waiting = key == null ? List.of(publish)
+        : outcome instanceof Published published ? keys.settle(key, published) : keys.release(key);
+    waiting.forEach(each -> each.replyTo().tell(outcome));
   }
 
   private void storePublish(Publish publish) {
@@ -626,10 +638,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
       ack(done.post(), stored.seq(), done.message().frame(), null);
     } else {
       broadcast("new_message", done.message().frame(), null, stored.seq(), null, null, null);
-      Published published = new Published(done.message().id(), stored.seq(), history.epoch());
-      Publish publish = done.publish();
-      if (publish.idempotencyKey() == null) publish.replyTo().tell(published);
-      else keys.settle(publish.idempotencyKey(), published).forEach(waiting -> waiting.replyTo().tell(published));
+      answer(done.publish(), new Published(done.message().id(), stored.seq(), history.epoch()));
     }
     timers.cancel(Idle.INSTANCE); // an empty room stays idleFor after its last message
     return passivateIfEmpty();
@@ -643,13 +652,8 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   private void failStoring(NotStored notStored) {
     Storing failed = storing.removeFirst();
     Post post = failed.post();
-    if (post != null) {
-      replyError(post.node(), post.ref(), post.connectionId(), post.id());
-    } else if (failed.publish().idempotencyKey() == null) {
-      fail(failed.publish(), STORE_DOWN);
-    } else {
-      keys.release(failed.publish().idempotencyKey()).forEach(publish -> fail(publish, STORE_DOWN));
-    }
+    if (post != null) replyError(post.node(), post.ref(), post.connectionId(), post.id());
+    else answer(failed.publish(), new Failed(ErrorCode.UNAVAILABLE, STORE_DOWN));
   }
 
   private Behavior<Command> fail(ApiCommand command, String message) {
