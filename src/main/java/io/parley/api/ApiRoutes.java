@@ -110,12 +110,12 @@ public final class ApiRoutes extends AllDirectives {
         }));
   }
 
-  /** What the log line names: the room(s) or the user. */
+  /** What the log line names: the room(s) (valid room ids) or the user (no control characters). */
   private static String subject(ApiCall call) {
     if (call instanceof ApiCall.Publish publish) return " room=" + publish.room();
     if (call instanceof ApiCall.History history) return " room=" + history.room();
     if (call instanceof ApiCall.Presence presence) return " room=" + presence.room();
-    if (call instanceof ApiCall.Disconnect disconnect) return " user=" + disconnect.user();
+    if (call instanceof ApiCall.Disconnect disconnect) return " user=" + disconnect.user().replaceAll("\\p{Cntrl}", "?");
     if (call instanceof ApiCall.Broadcast broadcast) {
       int more = broadcast.rooms().size() - LOGGED_ROOMS;
       return " rooms=" + String.join(",", broadcast.rooms().subList(0, Math.min(LOGGED_ROOMS, broadcast.rooms().size())))
