@@ -146,8 +146,9 @@ case "${1:-}" in
   start)
     [ -f "$JAR" ] || mvn -B -q -DskipTests package
     start_db
-    for n in "${NODES[@]}"; do start_node "$n"; done
-    wait_ready "${NODES[@]}"
+    # one at a time: three JVMs warming up at once on a small host can starve one of them long
+    # enough for its peers to down it before the cluster has even formed
+    for n in "${NODES[@]}"; do start_node "$n"; wait_ready "$n"; done
     ;;
   start-node)
     start_db

@@ -176,6 +176,26 @@ describe('gaps in the live stream', () => {
     assert.deepEqual(h.of('gap'), []);
   });
 
+  it('fills scattered gaps (a burst the server thinned out) one after the other, each with its own request', async (t) => {
+    const h = inRoom(t, { seq: 10 });
+    for (const seq of [11, 13, 14, 16, 18]) h.socket.receive(message(ROOM, seq)); // 12, 15 and 17 were dropped
+    const fill = async (after, seq) => {
+      const ask = h.socket.last('history');
+      assert.deepEqual(ask.payload, { after, limit: 1 });
+      h.socket.reply('history', 'history', { payload: { room_id: ROOM, epoch: 'e1', seq: 19, messages: [message(ROOM, seq)] } });
+      await outcome(Promise.resolve());
+    };
+    assert.deepEqual(h.delivered(), ['m11']);
+    await fill(11, 12);
+    assert.deepEqual(h.delivered(), ['m11', 'm12', 'm13', 'm14']);
+    await fill(14, 15);
+    h.socket.receive(message(ROOM, 19)); // live, while the last gap is being filled
+    await fill(16, 17);
+    assert.deepEqual(h.delivered(), ['m11', 'm12', 'm13', 'm14', 'm15', 'm16', 'm17', 'm18', 'm19']);
+    assert.equal(h.socket.frames('history').length, 3, 'one request per gap, never two at once');
+    assert.deepEqual(h.of('gap'), []);
+  });
+
   it('reports as gap only what the server no longer has', async (t) => {
     const h = inRoom(t, { seq: 10 });
     h.socket.receive(message(ROOM, 16)); // 11-15 missing; the log kept only 13 and 15

@@ -261,12 +261,13 @@ function onNewMessage(f) {
   clearTyping(r, sender.id);
   const text = String(f.payload?.content ?? '');
   const own = sender.id === app.me?.id;
-  // Ours, sent when the connection dropped: its ack was lost, but the server kept it.
+  // Ours, sent when the connection dropped: its ack was lost, but the server kept it. It moves
+  // down to its place in the room's order.
   const unconfirmed = own && r.entries.find((e) => e.kind === 'message' && e.own && e.status === 'failed' && e.text === text);
   if (unconfirmed) {
-    Object.assign(unconfirmed, { status: 'sent', id: f.id, seq: f.seq, ts: f.timestamp });
-    noteSeq(r, f.seq);
-    updateEntry(unconfirmed);
+    r.entries.splice(r.entries.indexOf(unconfirmed), 1);
+    unconfirmed.el?.remove();
+    addEntry(r, Object.assign(unconfirmed, { status: 'sent', id: f.id, seq: f.seq, ts: f.timestamp }));
     return;
   }
   addEntry(r, { kind: 'message', id: f.id, seq: f.seq, sender, text, ts: f.timestamp, own, status: 'sent' });
@@ -329,18 +330,18 @@ function noteSeq(r, seq) {
 }
 
 /**
- * Adds an entry at the end, but before our own messages still waiting for their ack: a message
- * the server numbered (a replay after a reconnect, say) comes before those.
+ * Adds an entry at the end. Our own messages still waiting for their ack stay below a message the
+ * server numbered (a replay after a reconnect, say), even with notices in between: the server
+ * numbers them after everything it sent before their acks.
  */
 function addEntry(r, entry) {
   if (entry.kind === 'message') {
     if (r.seqs.has(entry.seq)) return;
     noteSeq(r, entry.seq);
   }
-  let at = r.entries.length;
-  if (entry.seq !== undefined) while (at > 0 && r.entries[at - 1].own && r.entries[at - 1].seq === undefined) at--;
-  const before = r.entries[at];
-  r.entries.splice(at, 0, entry);
+  const waiting = entry.seq === undefined ? [] : r.entries.filter((e) => e.status === 'pending');
+  r.entries.push(entry);
+  for (const e of waiting) r.entries.push(...r.entries.splice(r.entries.indexOf(e), 1));
   if (r.entries.length > MAX_ENTRIES) { // the oldest go, and can be loaded again
     for (const gone of r.entries.splice(0, r.entries.length - MAX_ENTRIES)) {
       gone.el?.remove();
@@ -355,7 +356,7 @@ function addEntry(r, entry) {
   }
   const list = $('message-list');
   const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-  list.insertBefore(entryEl(entry), before?.el?.isConnected ? before.el : null);
+  list.append(entryEl(entry), ...waiting.filter((e) => e.el?.isConnected).map((e) => e.el));
   renderEarlier();
   if (nearBottom || entry.own) list.scrollTop = list.scrollHeight;
 }

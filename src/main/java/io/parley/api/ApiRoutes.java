@@ -135,8 +135,7 @@ public final class ApiRoutes extends AllDirectives {
   }
 
   private CompletionStage<Boolean> draining() {
-    return Stages.plain(AskPattern.ask(connections, Connections.CheckAdmission::new, ASK_TIMEOUT, system.scheduler()))
-        .thenApply(Connections.Admission::draining);
+    return Stages.plain(AskPattern.ask(connections, Connections.IsDraining::new, ASK_TIMEOUT, system.scheduler()));
   }
 
   private static ApiAnswer tooLarge() {

@@ -96,8 +96,9 @@ public final class Guardian {
           System::nanoTime);
       ActorRef<OnlineTracker.Command> online = ctx.spawn(OnlineTracker.create(), "online");
       ctx.spawn(ClusterGauges.create(RoomActor.TYPE_KEY), "cluster-gauges");
-      ActorRef<Connections.Command> connections =
-          ctx.spawn(Connections.create(node, online), Connections.NAME);
+      ActorRef<Connections.Command> connections = ctx.spawn(Connections.create(
+          settings.client(), settings.connectRate(), connection -> ClientActor.create(connection, node), online),
+          Connections.NAME);
 
       ChatRoutes routes = new ChatRoutes(
           system,

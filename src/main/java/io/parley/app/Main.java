@@ -165,23 +165,36 @@ public final class Main {
       unexpected.printStackTrace(err);
       return FAILED;
     }
-    if (node.settings().jwt().devSecret()) printDevBanner(node);
+    if (node.settings().jwt().devSecret() || node.settings().devMode()) printDevBanner(node);
     return SERVING;
   }
 
+  /**
+   * On the development secret, or in dev mode: how to try the node (the demo page, tokens, wscat),
+   * at {@code PARLEY_PUBLIC_URL} when it is behind a proxy.
+   */
   private void printDevBanner(ParleyNode node) {
     JwtSettings jwt = node.settings().jwt();
-    String http = node.url();
+    String publicUrl = node.settings().http().publicUrl();
+    String http = publicUrl.isEmpty() ? node.url() : publicUrl;
     String ws = "ws" + http.substring("http".length());
-    log.warn("Running on the built-in DEVELOPMENT secret: anyone can mint tokens for this node. "
-        + "Set PARLEY_JWT_SECRET, PARLEY_JWT_PUBLIC_KEY or PARLEY_JWT_JWKS_URL for real use.");
+    if (jwt.devSecret()) {
+      log.warn("Running on the built-in DEVELOPMENT secret: anyone can mint tokens for this node. "
+          + "Set PARLEY_JWT_SECRET, PARLEY_JWT_PUBLIC_KEY or PARLEY_JWT_JWKS_URL for real use.");
+    }
     out.println();
-    out.println("  Parley is up (development secret, dev mode " + (node.settings().devMode() ? "on" : "off") + ").");
+    out.println("  Parley is up (" + (jwt.devSecret() ? "development secret, " : "")
+        + "dev mode " + (node.settings().devMode() ? "on" : "off") + ").");
     out.println("  Demo page:  " + http + "/");
-    out.println("  Connect as Alice and as Bob (tokens valid " + BANNER_TOKEN_TTL.toHours() + " h):");
-    for (String[] user : new String[][] {{"alice", "Alice"}, {"bob", "Bob"}}) {
-      out.println("    wscat -c \"" + ws + "/ws?token="
-          + Tokens.mint(jwt, user[0], user[1], BANNER_TOKEN_TTL) + "\"");
+    if (node.settings().devMode()) {
+      out.println("  A token:    curl -X POST " + http + "/dev/token -d '{\"name\":\"Ann\"}'");
+    }
+    if (!jwt.secret().isEmpty()) {
+      out.println("  Connect as Alice and as Bob (tokens valid " + BANNER_TOKEN_TTL.toHours() + " h):");
+      for (String[] user : new String[][] {{"alice", "Alice"}, {"bob", "Bob"}}) {
+        out.println("    wscat -c \"" + ws + "/ws?token="
+            + Tokens.mint(jwt, user[0], user[1], BANNER_TOKEN_TTL) + "\"");
+      }
     }
     out.println("  Then:  {\"type\":\"join_room\",\"payload\":{\"room_id\":\"general\"}}");
     out.println("         {\"type\":\"send_message\",\"room\":\"general\",\"payload\":{\"content\":\"Hello!\"}}");

@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import io.parley.api.ApiKeys;
 import io.parley.auth.JwtSettings;
 import io.parley.client.ClientSettings;
+import io.parley.client.ConnectRate;
 import io.parley.history.LogSettings;
 import io.parley.http.HttpSettings;
 import io.parley.ws.WebSocketSettings;
@@ -21,6 +22,7 @@ public record ParleySettings(
     JwtSettings jwt,
     WebSocketSettings websocket,
     ClientSettings client,
+    ConnectRate connectRate,
     int maxRoomsPerNode,
     LogSettings log,
     Duration drainDelay,
@@ -69,7 +71,8 @@ public record ParleySettings(
     String devMode = config.getString("dev-mode").trim().toLowerCase();
     return new ParleySettings(
         config.getString("node-name"),
-        new HttpSettings(config.getString("http.host"), config.getInt("http.port"), origins),
+        new HttpSettings(config.getString("http.host"), config.getInt("http.port"), origins,
+            config.getString("http.public-url").trim().replaceAll("/+$", "")),
         jwtSettings,
         new WebSocketSettings(
             limits.getInt("max-frame-bytes"),
@@ -86,6 +89,7 @@ public record ParleySettings(
             limits.getInt("outgoing-buffer"),
             limits.getInt("max-connections"),
             limits.getInt("max-connections-per-user")),
+        new ConnectRate(limits.getDouble("max-connect-rate"), limits.getInt("connect-burst")),
         limits.getInt("max-rooms-per-node"),
         new LogSettings(
             config.getString("storage.url").trim(),

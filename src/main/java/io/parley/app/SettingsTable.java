@@ -47,6 +47,7 @@ final class SettingsTable {
       new Setting("parley.http.host", "PARLEY_HTTP_HOST", host()),
       new Setting("parley.http.port", "PARLEY_HTTP_PORT", port()),
       new Setting("parley.http.allowed-origins", "PARLEY_ALLOWED_ORIGINS", origins()),
+      new Setting("parley.http.public-url", "PARLEY_PUBLIC_URL", urlOrEmpty()),
       new Setting("parley.jwt.secret", "PARLEY_JWT_SECRET", secret()),
       new Setting("parley.jwt.public-key", "PARLEY_JWT_PUBLIC_KEY", readableFileOrEmpty()),
       new Setting("parley.jwt.jwks-url", "PARLEY_JWT_JWKS_URL", urlOrEmpty()),
@@ -69,6 +70,8 @@ final class SettingsTable {
       new Setting("parley.limits.rooms-per-connection", "PARLEY_MAX_ROOMS_PER_CONNECTION", whole(1, 10_000)),
       new Setting("parley.limits.max-connections", "PARLEY_MAX_CONNECTIONS", whole(1, 1_000_000)),
       new Setting("parley.limits.max-connections-per-user", "PARLEY_MAX_CONNECTIONS_PER_USER", whole(1, 1_000_000)),
+      new Setting("parley.limits.max-connect-rate", "PARLEY_MAX_CONNECT_RATE", decimal(0.01, 1_000_000)),
+      new Setting("parley.limits.connect-burst", "PARLEY_CONNECT_BURST", whole(1, 1_000_000)),
       new Setting("parley.limits.max-rooms-per-node", "PARLEY_MAX_ROOMS_PER_NODE", whole(1, 100_000_000)),
       // drain + close must fit in the 60 s that application.conf gives their shutdown phase
       new Setting("parley.shutdown.drain-delay", "PARLEY_DRAIN_DELAY", duration(ZERO, ofSeconds(30))),

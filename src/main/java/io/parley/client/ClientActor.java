@@ -45,7 +45,7 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
 
   public record Inbound(ActorRef<Ack> ackTo, ClientRequest request) implements Command {}
 
-  /** The incoming stream ended; {@link SocketClosed} follows with the reason. */
+  /** The incoming stream ended: every request the socket read has been handed over. */
   public enum InboundEnded implements Command { INSTANCE }
 
   /** Close the socket with this code (drain: 1001). */
@@ -58,6 +58,14 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
   private enum TokenExpired implements Command { INSTANCE }
 
   private enum AttachTimeout implements Command { INSTANCE }
+
+  private enum LastRequestsTimeout implements Command { INSTANCE }
+
+  /**
+   * After the socket closed, how long the actor waits for the requests the socket read before it
+   * closed (they come by another route than the news of the close, and may come after it).
+   */
+  private static final Duration LAST_REQUESTS = Duration.ofSeconds(5);
 
   private static final Duration MAX_TIMER = Duration.ofDays(1);
 
@@ -141,7 +149,7 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
     return newReceiveBuilder()
         .onMessage(Inbound.class, this::onInbound)
         .onMessage(InboundStarted.class, started -> ack(started.ackTo()))
-        .onMessageEquals(InboundEnded.INSTANCE, () -> this)
+        .onMessageEquals(InboundEnded.INSTANCE, this::onInboundEnded)
         .onMessage(Close.class, this::onClose)
         .onMessageEquals(TokenExpired.INSTANCE, this::onTokenExpired)
         .onMessage(SocketClosed.class, this::onSocketClosed)
@@ -209,14 +217,46 @@ public final class ClientActor extends AbstractBehavior<ClientActor.Command> {
     return this;
   }
 
+  /**
+   * The socket closed. Requests it read before that may still be on their way: they are carried
+   * out (a message sent just before a clean close is delivered) until the incoming stream's end
+   * says none is left.
+   */
   private Behavior<Command> onSocketClosed(SocketClosed closed) {
-    CloseReason reason = closed.reason();
+    logClosed(closed.reason());
+    timers.startSingleTimer(LastRequestsTimeout.INSTANCE, LAST_REQUESTS);
+    return Behaviors.receive(Command.class)
+        .onMessage(Inbound.class, inbound -> {
+          onInbound(inbound);
+          return Behaviors.same();
+        })
+        .onMessageEquals(InboundEnded.INSTANCE, Behaviors::stopped)
+        .onMessageEquals(LastRequestsTimeout.INSTANCE, Behaviors::stopped)
+        .onSignal(PostStop.class, signal -> onPostStop())
+        .build();
+  }
+
+  /** Every request the socket read is handed over; the news of the close is all that is left. */
+  private Behavior<Command> onInboundEnded() {
+    return Behaviors.receive(Command.class)
+        .onMessage(SocketClosed.class, closed -> {
+          logClosed(closed.reason());
+          return Behaviors.stopped();
+        })
+        .onMessage(Close.class, close -> {
+          onClose(close);
+          return Behaviors.same();
+        })
+        .onSignal(PostStop.class, signal -> onPostStop())
+        .build();
+  }
+
+  private void logClosed(CloseReason reason) {
     metrics.closed(reason.code());
     getContext().getLog().info(
         "disconnected user={} connection={} code={} reason={} by={} dropped={}",
         connection.user().id(), connection.id(), reason.code(), reason.reason(),
         reason.byServer() ? "server" : "client", outbox.dropped());
-    return Behaviors.stopped();
   }
 
   private Behavior<Command> onPostStop() {

@@ -5,12 +5,15 @@ import io.parley.metrics.ParleyMetrics;
 import io.parley.online.OnlineTracker;
 import io.parley.protocol.User;
 import io.parley.ws.CloseCodes;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -23,10 +26,10 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
- * The node's connections: admits upgrades (or refuses them while draining or at the connection
- * limit), spawns one {@link ClientActor} per socket as its child, reports who connects and
- * disconnects to the {@link OnlineTracker}, and closes them all on drain, or those of one user
- * when the server API disconnects them.
+ * The node's connections: admits upgrades (or refuses them while draining, at the connection
+ * limits, or beyond the connect rate), spawns one {@link ClientActor} per socket as its child,
+ * reports who connects and disconnects to the {@link OnlineTracker}, and closes them all on drain,
+ * or those of one user when the server API disconnects them.
  */
 public final class Connections extends AbstractBehavior<Connections.Command> {
 
@@ -35,21 +38,36 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
 
   public sealed interface Command {}
 
-  /** Whether an upgrade would be admitted now; asked before any other check of a request. */
+  /**
+   * Asked once per upgrade request, before any other check of it: whether the node admits an
+   * upgrade now. Takes one of the connect rate's tokens, so that a storm is refused before it
+   * costs the token check and the socket.
+   */
   public record CheckAdmission(ActorRef<Admission> replyTo) implements Command {}
 
-  public record Admission(boolean draining, boolean full) {
+  /** Admitted when {@code refusal} is null; {@code retryAfter} is set for CONNECT_RATE. */
+  public record Admission(Refusal refusal, Duration retryAfter) {
     public boolean admits() {
-      return !draining && !full;
+      return refusal == null;
     }
   }
+
+  /** Whether the node is draining (readiness); takes no token. */
+  public record IsDraining(ActorRef<Boolean> replyTo) implements Command {}
 
   /** Spawns the ClientActor for an authenticated upgrade, unless a cap refuses it. */
   public record Open(User user, Instant expiresAt, String remote, ActorRef<Opened> replyTo)
       implements Command {}
 
-  /** Why an upgrade was refused after authentication. */
-  public enum Refusal { DRAINING, NODE_FULL, USER_FULL }
+  /** Why an upgrade was refused. */
+  public enum Refusal {
+    DRAINING, NODE_FULL, USER_FULL, CONNECT_RATE;
+
+    /** The metrics label and log reason. */
+    public String label() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
 
   /** Either {@code client} (and its connection id) or the {@code refusal}. */
   public record Opened(String connectionId, ActorRef<ClientActor.Command> client, Refusal refusal) {}
@@ -71,9 +89,16 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
 
   private record ClientStopped(String connectionId) implements Command {}
 
+  /**
+   * @param limits the node's connection caps ({@code maxConnections}, {@code maxConnectionsPerUser})
+   * @param newClient the behaviour of a connection's actor
+   */
   public static Behavior<Command> create(
-      ClientActor.Node node, ActorRef<OnlineTracker.Command> online) {
-    return Behaviors.setup(ctx -> new Connections(ctx, node, online));
+      ClientSettings limits,
+      ConnectRate connectRate,
+      Function<ClientActor.Connection, Behavior<ClientActor.Command>> newClient,
+      ActorRef<OnlineTracker.Command> online) {
+    return Behaviors.setup(ctx -> new Connections(ctx, limits, connectRate, newClient, online));
   }
 
   /** The Connections of the node at {@code address} (it runs under the same name everywhere). */
@@ -81,7 +106,9 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
     return ActorRefResolver.get(system).resolveActorRef(address + "/user/" + NAME);
   }
 
-  private final ClientActor.Node node;
+  private final ClientSettings limits;
+  private final ConnectRateLimiter connectRate;
+  private final Function<ClientActor.Connection, Behavior<ClientActor.Command>> newClient;
   private final ActorRef<OnlineTracker.Command> online;
   private final Map<String, ActorRef<ClientActor.Command>> clients = new HashMap<>();
   private final Map<String, User> users = new HashMap<>();
@@ -93,9 +120,15 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
   private boolean admitting = true;
 
   private Connections(
-      ActorContext<Command> context, ClientActor.Node node, ActorRef<OnlineTracker.Command> online) {
+      ActorContext<Command> context,
+      ClientSettings limits,
+      ConnectRate connectRate,
+      Function<ClientActor.Connection, Behavior<ClientActor.Command>> newClient,
+      ActorRef<OnlineTracker.Command> online) {
     super(context);
-    this.node = node;
+    this.limits = limits;
+    this.connectRate = new ConnectRateLimiter(connectRate, System::nanoTime);
+    this.newClient = newClient;
     this.online = online;
     this.metrics = ParleyMetrics.get(context.getSystem());
   }
@@ -104,6 +137,7 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(CheckAdmission.class, this::onCheckAdmission)
+        .onMessage(IsDraining.class, this::onIsDraining)
         .onMessage(Open.class, this::onOpen)
         .onMessage(ClientStopped.class, this::onClientStopped)
         .onMessage(StopAdmitting.class, this::onStopAdmitting)
@@ -112,22 +146,33 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
         .build();
   }
 
-  private Admission admission() {
-    return new Admission(!admitting, clients.size() >= node.settings().maxConnections());
+  /** Draining or full: the refusals that hold for every upgrade, whoever asks. */
+  private Refusal nodeRefusal() {
+    return !admitting ? Refusal.DRAINING
+        : clients.size() >= limits.maxConnections() ? Refusal.NODE_FULL
+        : null;
   }
 
   private Behavior<Command> onCheckAdmission(CheckAdmission check) {
-    check.replyTo().tell(admission());
+    Refusal refusal = nodeRefusal();
+    if (refusal != null) {
+      check.replyTo().tell(new Admission(refusal, null));
+      return this;
+    }
+    Duration wait = connectRate.acquire();
+    check.replyTo().tell(wait.isZero() ? new Admission(null, null) : new Admission(Refusal.CONNECT_RATE, wait));
+    return this;
+  }
+
+  private Behavior<Command> onIsDraining(IsDraining isDraining) {
+    isDraining.replyTo().tell(!admitting);
     return this;
   }
 
   private Behavior<Command> onOpen(Open open) {
-    Admission admission = admission();
     int userConnections = connectionsPerUser.getOrDefault(open.user().id(), 0);
-    Refusal refusal = admission.draining() ? Refusal.DRAINING
-        : admission.full() ? Refusal.NODE_FULL
-        : userConnections >= node.settings().maxConnectionsPerUser() ? Refusal.USER_FULL
-        : null;
+    Refusal refusal = nodeRefusal();
+    if (refusal == null && userConnections >= limits.maxConnectionsPerUser()) refusal = Refusal.USER_FULL;
     if (refusal != null) {
       open.replyTo().tell(new Opened(null, null, refusal));
       return this;
@@ -135,8 +180,7 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
     String id = newConnectionId();
     ClientActor.Connection connection =
         new ClientActor.Connection(id, open.user(), open.expiresAt(), open.remote());
-    ActorRef<ClientActor.Command> client =
-        getContext().spawn(ClientActor.create(connection, node), "client-" + id);
+    ActorRef<ClientActor.Command> client = getContext().spawn(newClient.apply(connection), "client-" + id);
     getContext().watchWith(client, new ClientStopped(id));
     clients.put(id, client);
     users.put(id, open.user());

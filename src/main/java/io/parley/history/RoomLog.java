@@ -54,6 +54,13 @@ import org.slf4j.LoggerFactory;
 public final class RoomLog implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RoomLog.class);
   private static final int MAX_BATCH = 512;
+  /**
+   * Writers per node: one for an embedded store (a single file takes one writer at a time); a
+   * few for PostgreSQL, where one writer waits on round trips rather than CPU.
+   */
+  private static int writersFor(LogSettings settings) {
+    return settings.embedded() ? 1 : 3;
+  }
   private static final int QUEUE_CAPACITY = 65_536;
   private static final Duration TRIM_INTERVAL = Duration.ofMinutes(1);
   /** How often the store is asked whether it answers, so that readiness follows it when idle. */
@@ -73,14 +80,12 @@ public final class RoomLog implements AutoCloseable {
 
   private final LogSettings settings;
   private final HikariDataSource pool;
-  private final BlockingQueue<Object> writes = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
-  /** Rooms whose appends fail until they load again. */
-  private final Set<String> failed = ConcurrentHashMap.newKeySet();
+  /** A room's appends always go to the same writer, so that they are stored in order. */
+  private final Writer[] writers;
   /** Rooms appended to since the last trim, with their last seq. */
   private final Map<String, Long> appended = new ConcurrentHashMap<>();
   private final ExecutorService reads;
   private final ScheduledExecutorService trimmer;
-  private final Thread writer;
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final AtomicBoolean reachable = new AtomicBoolean(true);
 
@@ -94,8 +99,8 @@ public final class RoomLog implements AutoCloseable {
         new LinkedBlockingQueue<>(QUEUE_CAPACITY), runnable -> daemon(runnable, "room-log-read"));
     this.trimmer = Executors.newSingleThreadScheduledExecutor(
         runnable -> daemon(runnable, "room-log-trim"));
-    this.writer = daemon(this::write, "room-log-write");
-    writer.start();
+    this.writers = new Writer[writersFor(settings)];
+    for (int i = 0; i < writers.length; i++) writers[i] = new Writer("room-log-write-" + i);
     trimmer.scheduleWithFixedDelay(this::trim, TRIM_INTERVAL.toMillis(), TRIM_INTERVAL.toMillis(),
         TimeUnit.MILLISECONDS);
     trimmer.scheduleWithFixedDelay(this::probe, PROBE_INTERVAL.toMillis(), PROBE_INTERVAL.toMillis(),
@@ -113,7 +118,7 @@ public final class RoomLog implements AutoCloseable {
     config.setJdbcUrl(settings.jdbcUrl());
     if (!settings.user().isEmpty()) config.setUsername(settings.user());
     if (!settings.password().isEmpty()) config.setPassword(settings.password());
-    config.setMaximumPoolSize(4);
+    config.setMaximumPoolSize(writersFor(settings) + 3);
     config.setMinimumIdle(1);
     config.setConnectionTimeout(settings.timeout().toMillis());
     config.setValidationTimeout(Math.max(250, settings.timeout().toMillis() / 2));
@@ -156,18 +161,21 @@ public final class RoomLog implements AutoCloseable {
    */
   public CompletionStage<Room> load(String room, int newest) {
     CompletableFuture<Void> reset = new CompletableFuture<>();
-    if (!writes.offer(new Reset(room, reset))) return CompletableFuture.failedFuture(full());
+    if (!writerOf(room).offer(new Reset(room, reset))) return CompletableFuture.failedFuture(full());
     return reset.thenCompose(ready -> read(connection -> {
       insertRoomIfAbsent(connection, room);
       String epoch;
       long lastSeq;
+      // the last seq stored: the newest message's, or (trimmed away) the room's record of it
       try (PreparedStatement select = connection.prepareStatement(
-          "select epoch, last_seq from rooms where room_id = ?")) {
+          "select epoch, (select coalesce(max(seq), 0) from messages where room_id = ?), last_seq "
+              + "from rooms where room_id = ?")) {
         select.setString(1, room);
+        select.setString(2, room);
         try (ResultSet row = select.executeQuery()) {
           row.next();
           epoch = row.getString(1);
-          lastSeq = row.getLong(2);
+          lastSeq = Math.max(row.getLong(2), row.getLong(3));
         }
       }
       return new Room(epoch, lastSeq, newest(connection, room, newest));
@@ -190,7 +198,7 @@ public final class RoomLog implements AutoCloseable {
    */
   public CompletionStage<Void> append(String room, Message message, String idempotencyKey, Instant at) {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    if (!writes.offer(new Append(room, message, idempotencyKey, at, done))) done.completeExceptionally(full());
+    if (!writerOf(room).offer(new Append(room, message, idempotencyKey, at, done))) done.completeExceptionally(full());
     return done;
   }
 
@@ -253,81 +261,105 @@ public final class RoomLog implements AutoCloseable {
     return messages;
   }
 
-  // ---- the writer -------------------------------------------------------------------------------
+  // ---- the writers ------------------------------------------------------------------------------
 
-  private void write() {
-    List<Object> batch = new ArrayList<>(MAX_BATCH);
-    while (running.get()) {
-      try {
-        Object first = writes.poll(500, TimeUnit.MILLISECONDS);
-        if (first == null) continue;
-        batch.add(first);
-        writes.drainTo(batch, MAX_BATCH - 1);
-        commit(batch);
-      } catch (InterruptedException stopping) {
-        Thread.currentThread().interrupt();
-        break;
-      } catch (RuntimeException e) {
-        log.error("room log writer: unexpected failure", e);
-      } finally {
-        batch.clear();
-      }
-    }
-    StoreException closed = new StoreException("the room log is closed", null);
-    for (Object pending : writes) {
-      if (pending instanceof Append append) append.done().completeExceptionally(closed);
-      else if (pending instanceof Reset reset) reset.done().completeExceptionally(closed);
-    }
+  private Writer writerOf(String room) {
+    return writers[Math.floorMod(room.hashCode(), writers.length)];
   }
 
-  /** Stores a batch in one transaction; a room with a taken seq fails alone, the rest are retried. */
-  private void commit(List<Object> batch) {
-    List<Append> appends = new ArrayList<>(batch.size());
-    for (Object item : batch) {
-      if (item instanceof Reset reset) {
-        // everything of this room before the marker is decided
-        failed.remove(reset.room());
-        reset.done().complete(null);
-      } else {
-        Append append = (Append) item;
-        if (failed.contains(append.room())) {
-          append.done().completeExceptionally(new StoreException("an earlier message of the room was not stored", null));
+  /**
+   * One thread that takes whatever appends wait for it (from any of its rooms) and stores them in
+   * one transaction. It remembers the rooms whose appends failed, and fails their later ones until
+   * the room loads again.
+   */
+  private final class Writer {
+    private final BlockingQueue<Object> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
+    private final Set<String> failed = ConcurrentHashMap.newKeySet();
+    private final Thread thread;
+
+    Writer(String name) {
+      thread = daemon(this::run, name);
+      thread.start();
+    }
+
+    boolean offer(Object item) {
+      return queue.offer(item);
+    }
+
+    private void run() {
+      List<Object> batch = new ArrayList<>(MAX_BATCH);
+      while (running.get()) {
+        try {
+          Object first = queue.poll(500, TimeUnit.MILLISECONDS);
+          if (first == null) continue;
+          batch.add(first);
+          queue.drainTo(batch, MAX_BATCH - 1);
+          commit(batch);
+        } catch (InterruptedException stopping) {
+          Thread.currentThread().interrupt();
+          break;
+        } catch (RuntimeException e) {
+          log.error("room log writer: unexpected failure", e);
+        } finally {
+          batch.clear();
+        }
+      }
+      StoreException closed = new StoreException("the room log is closed", null);
+      for (Object pending : queue) {
+        if (pending instanceof Append append) append.done().completeExceptionally(closed);
+        else if (pending instanceof Reset reset) reset.done().completeExceptionally(closed);
+      }
+    }
+
+    /** Stores a batch in one transaction; a room with a taken seq fails alone, the rest are retried. */
+    private void commit(List<Object> batch) {
+      List<Append> appends = new ArrayList<>(batch.size());
+      for (Object item : batch) {
+        if (item instanceof Reset reset) {
+          // everything of this room before the marker is decided
+          failed.remove(reset.room());
+          reset.done().complete(null);
         } else {
-          appends.add(append);
-        }
-      }
-    }
-    while (!appends.isEmpty()) {
-      try (Connection connection = pool.getConnection()) {
-        List<Append> conflicting = store(connection, appends, settings.idempotencyFor());
-        if (conflicting.isEmpty()) {
-          reachable.set(true);
-          for (Append append : appends) {
-            appended.merge(append.room(), append.message().seq(), Math::max);
-            append.done().complete(null);
+          Append append = (Append) item;
+          if (failed.contains(append.room())) {
+            append.done().completeExceptionally(new StoreException("an earlier message of the room was not stored", null));
+          } else {
+            appends.add(append);
           }
-          return;
         }
-        // someone else holds these seqs (a room that moved while its last appends were in flight)
-        for (Append append : conflicting) failRoom(appends, append.room(),
-            new StoreException("seq " + append.message().seq() + " of room " + append.room() + " is taken", null));
-      } catch (SQLException | RuntimeException e) {
-        reachable.set(false);
-        log.warn("room log: cannot store {} message(s): {}", appends.size(), rootMessage(e));
-        StoreException failure = new StoreException("the store cannot be reached: " + rootMessage(e), e);
-        for (Append append : List.copyOf(appends)) failRoom(appends, append.room(), failure);
+      }
+      while (!appends.isEmpty()) {
+        try (Connection connection = pool.getConnection()) {
+          List<Append> conflicting = store(connection, appends, settings.idempotencyFor());
+          if (conflicting.isEmpty()) {
+            reachable.set(true);
+            for (Append append : appends) {
+              appended.merge(append.room(), append.message().seq(), Math::max);
+              append.done().complete(null);
+            }
+            return;
+          }
+          // someone else holds these seqs (a room that moved while its last appends were in flight)
+          for (Append append : conflicting) failRoom(appends, append.room(),
+              new StoreException("seq " + append.message().seq() + " of room " + append.room() + " is taken", null));
+        } catch (SQLException | RuntimeException e) {
+          reachable.set(false);
+          log.warn("room log: cannot store {} message(s): {}", appends.size(), rootMessage(e));
+          StoreException failure = new StoreException("the store cannot be reached: " + rootMessage(e), e);
+          for (Append append : List.copyOf(appends)) failRoom(appends, append.room(), failure);
+        }
       }
     }
-  }
 
-  /** Fails every append of {@code room} in {@code appends}, and the room's later ones. */
-  private void failRoom(List<Append> appends, String room, StoreException failure) {
-    failed.add(room);
-    appends.removeIf(append -> {
-      if (!append.room().equals(room)) return false;
-      append.done().completeExceptionally(failure);
-      return true;
-    });
+    /** Fails every append of {@code room} in {@code appends}, and the room's later ones. */
+    private void failRoom(List<Append> appends, String room, StoreException failure) {
+      failed.add(room);
+      appends.removeIf(append -> {
+        if (!append.room().equals(room)) return false;
+        append.done().completeExceptionally(failure);
+        return true;
+      });
+    }
   }
 
   /** Writes the batch; commits and returns no conflicts, or rolls back and returns them. */
@@ -382,17 +414,7 @@ public final class RoomLog implements AutoCloseable {
         connection.rollback();
         return conflicting;
       }
-      Map<String, Long> lastSeqs = new LinkedHashMap<>();
-      for (Append append : appends) lastSeqs.merge(append.room(), append.message().seq(), Math::max);
-      try (PreparedStatement update = connection.prepareStatement(
-          "update rooms set last_seq = greatest(last_seq, ?) where room_id = ?")) {
-        for (Map.Entry<String, Long> room : lastSeqs.entrySet()) {
-          update.setLong(1, room.getValue());
-          update.setString(2, room.getKey());
-          update.addBatch();
-        }
-        update.executeBatch();
-      }
+      // rooms.last_seq is brought up to date when trimming, not here: the newest message is it
       connection.commit();
       return List.of();
     } catch (SQLException | RuntimeException e) {
@@ -421,17 +443,30 @@ public final class RoomLog implements AutoCloseable {
     Instant now = Instant.now();
     try (Connection connection = pool.getConnection()) {
       connection.setAutoCommit(true);
-      try (PreparedStatement byCount = connection.prepareStatement(
-          "delete from messages where room_id = ? and seq <= ?")) {
+      // first the rooms' record of their last seq, which outlives their messages
+      try (PreparedStatement lastSeq = connection.prepareStatement(
+              "update rooms set last_seq = ? where room_id = ? and last_seq < ?");
+          PreparedStatement byCount = connection.prepareStatement(
+              "delete from messages where room_id = ? and seq <= ?")) {
         for (Map.Entry<String, Long> room : rooms.entrySet()) {
+          lastSeq.setLong(1, room.getValue());
+          lastSeq.setString(2, room.getKey());
+          lastSeq.setLong(3, room.getValue());
+          lastSeq.executeUpdate();
           if (room.getValue() <= settings.keepMessages()) continue;
           byCount.setString(1, room.getKey());
           byCount.setLong(2, room.getValue() - settings.keepMessages());
           byCount.executeUpdate();
         }
       }
-      try (PreparedStatement byAge = connection.prepareStatement("delete from messages where created_at < ?")) {
-        byAge.setObject(1, utc(now.minus(settings.keepFor())));
+      OffsetDateTime oldest = utc(now.minus(settings.keepFor()));
+      try (PreparedStatement lastSeq = connection.prepareStatement(
+              "update rooms set last_seq = (select max(m.seq) from messages m where m.room_id = rooms.room_id) "
+                  + "where room_id in (select m.room_id from messages m where m.created_at < ?)");
+          PreparedStatement byAge = connection.prepareStatement("delete from messages where created_at < ?")) {
+        lastSeq.setObject(1, oldest);
+        lastSeq.executeUpdate();
+        byAge.setObject(1, oldest);
         byAge.executeUpdate();
       }
       try (PreparedStatement keys = connection.prepareStatement("delete from idempotency_keys where created_at < ?")) {
@@ -503,9 +538,9 @@ public final class RoomLog implements AutoCloseable {
   /** Stops writing (appends still queued fail), and closes the store. */
   @Override
   public void close() {
-    running.set(false); // the writer finishes its batch, then fails what is left
+    running.set(false); // each writer finishes its batch, then fails what is left
     try {
-      writer.join(TimeUnit.SECONDS.toMillis(5));
+      for (Writer writer : writers) writer.thread.join(TimeUnit.SECONDS.toMillis(5));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -122,7 +122,7 @@ public final class ChatRoutes extends AllDirectives {
       String remote = ip.getAddress().map(InetAddress::getHostAddress).orElse("unknown");
       return onSuccess(admission(), admission -> {
         if (!admission.admits()) {
-          return refused.apply(Refusal.unavailable(admission.draining() ? "draining" : "node_full", "", remote));
+          return refused.apply(Refusal.unavailable(admission.refusal().label(), "", remote, admission.retryAfter()));
         }
         Optional<WebSocketUpgrade> upgrade = request.getAttribute(AttributeKeys.webSocketUpgrade);
         if (upgradeRequired && upgrade.isEmpty()) return refused.apply(Refusal.noUpgrade(remote));
@@ -144,8 +144,8 @@ public final class ChatRoutes extends AllDirectives {
   private Route webSocket() {
     return checked(true, passed -> onSuccess(open(passed.accepted(), passed.remote()), opened -> {
       if (opened.refusal() != null) {
-        return refuse(Refusal.unavailable(opened.refusal().name().toLowerCase(Locale.ROOT),
-            "user " + passed.accepted().user().id(), passed.remote()));
+        return refuse(Refusal.unavailable(opened.refusal().label(),
+            "user " + passed.accepted().user().id(), passed.remote(), null));
       }
       return complete(StreamBridge.accept(passed.upgrade().orElseThrow(), passed.token().subprotocol(),
           opened.client(), config.websocket(), config.outgoingBuffer(), metrics.dropped));
@@ -221,17 +221,21 @@ public final class ChatRoutes extends AllDirectives {
 
   // ---- status endpoints -------------------------------------------------------------------------
 
+  /** The cluster's counts; 503 if the tracker does not answer (never a 500). */
   private Route online() {
-    return onSuccess(
+    return onComplete(
         AskPattern.ask(online, OnlineTracker.Get::new, ASK_TIMEOUT, system.scheduler()),
-        counts -> json(StatusCodes.OK,
-            "{\"online\":" + counts.users() + ",\"connections\":" + counts.connections() + "}"));
+        counts -> counts.isSuccess()
+            ? json(StatusCodes.OK, "{\"online\":" + counts.get().users()
+                + ",\"connections\":" + counts.get().connections() + "}")
+            : json(StatusCodes.SERVICE_UNAVAILABLE, "{\"error\":\"unavailable\"}"));
   }
 
   /** Ready: a cluster member that hosts rooms, and not draining. */
   private Route ready() {
-    CompletionStage<Boolean> ready = clusterReady.get()
-        .thenCombine(admission(), (member, admission) -> member && !admission.draining());
+    CompletionStage<Boolean> ready = clusterReady.get().thenCombine(
+        AskPattern.ask(connections, Connections.IsDraining::new, ASK_TIMEOUT, system.scheduler()),
+        (member, draining) -> member && !draining);
     return onSuccess(ready, isReady -> isReady
         ? json(StatusCodes.OK, "{\"status\":\"ready\"}")
         : json(StatusCodes.SERVICE_UNAVAILABLE, "{\"status\":\"not ready\"}"));

@@ -4,10 +4,11 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * {@code parley.http}: where to bind and which browser origins may connect (empty: all), each
- * {@linkplain #normalizeOrigin normalized}.
+ * {@code parley.http}: where to bind, which browser origins may connect (empty: all), each
+ * {@linkplain #normalizeOrigin normalized}, and the URL users reach the node at when it differs
+ * from its own (behind a proxy or a load balancer; empty: the node's own).
  */
-public record HttpSettings(String host, int port, Set<String> allowedOrigins) {
+public record HttpSettings(String host, int port, Set<String> allowedOrigins, String publicUrl) {
 
   /** Origins compare case-insensitively and without a trailing slash. */
   public static String normalizeOrigin(String origin) {

@@ -1,10 +1,12 @@
 package io.parley.http;
 
+import java.time.Duration;
 import java.util.List;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 
 /**
  * A connection refused before the upgrade (docs/protocol.md, "Connecting").
@@ -26,8 +28,11 @@ record Refusal(
 
   static final String TOKEN_REJECTED = "token_rejected";
 
-  static Refusal unavailable(String label, String detail, String remote) {
-    return new Refusal(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "unavailable", label, detail, remote, List.of());
+  /** 503; with {@code retryAfter} (beyond the connect rate), a {@code Retry-After} in whole seconds, at least one. */
+  static Refusal unavailable(String label, String detail, String remote, Duration retryAfter) {
+    List<HttpHeader> headers = retryAfter == null ? List.of()
+        : List.of(RetryAfter.create(Math.max(1, (retryAfter.toMillis() + 999) / 1000)));
+    return new Refusal(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "unavailable", label, detail, remote, headers);
   }
 
   static Refusal noUpgrade(String remote) {

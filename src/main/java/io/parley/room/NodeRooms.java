@@ -425,14 +425,25 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
     return this;
   }
 
+  /**
+   * The room cannot be hosted: its requests get the room's error, and members that have no
+   * request of their own waiting hear it too (without an id), since they are members no more.
+   */
   private Behavior<Command> onRefused(Refused refused) {
     Link link = rooms.remove(refused.room());
     if (link == null) return this;
     waking.remove(link);
+    Set<Connection> told = new HashSet<>();
     for (Pending pending : link.pending.values()) {
       error(pending.connection, pending.request.id(), link.room, refused.code(), refused.message());
+      told.add(pending.connection);
     }
-    for (Connection member : link.members.values()) member.rooms.remove(link.room);
+    for (Connection member : link.members.values()) {
+      member.rooms.remove(link.room);
+      if (told.add(member) && connections.get(member.id) == member) {
+        error(member, null, link.room, refused.code(), refused.message());
+      }
+    }
     return this;
   }
 

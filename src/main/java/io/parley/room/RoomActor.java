@@ -65,6 +65,17 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   public sealed interface Command extends CborSerializable {}
 
+  /** A request of a node's connection, answered to that node (by {@code ref}). */
+  public sealed interface Request extends Command {
+    ActorRef<NodeRooms.RoomEvent> node();
+
+    long ref();
+
+    String connectionId();
+
+    RequestId id();
+  }
+
   /**
    * From a node that has members but no incarnation of the room to talk to (the room never ran,
    * stopped, or moved). The only message nodes send through sharding; answered with {@link
@@ -88,7 +99,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
    */
   public record Join(
       ActorRef<NodeRooms.RoomEvent> node, long ref, String connectionId, User user,
-      int connections, RequestId id, int history, ClientRequest.Since since) implements Command {}
+      int connections, RequestId id, int history, ClientRequest.Since since) implements Request {}
 
   /** A user's connections on that node changed (a leave or a disconnect); 0: none left there. */
   public record Presence(ActorRef<NodeRooms.RoomEvent> node, User user, int connections)
@@ -97,7 +108,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   /** A message; {@code messageId} is chosen by the node. Answered with an {@code ack}. */
   public record Post(
       ActorRef<NodeRooms.RoomEvent> node, long ref, String connectionId, User user, RequestId id,
-      String messageId, String content, String replyTo) implements Command {}
+      String messageId, String content, String replyTo) implements Request {}
 
   public record Typing(
       ActorRef<NodeRooms.RoomEvent> node, String connectionId, User user, boolean typing)
@@ -106,12 +117,12 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   /** Answered with {@code online_users}. */
   public record GetOnline(
       ActorRef<NodeRooms.RoomEvent> node, long ref, String connectionId, RequestId id)
-      implements Command {}
+      implements Request {}
 
   /** Answered with {@code history}: kept messages before or after a seq, or the newest. */
   public record GetHistory(
       ActorRef<NodeRooms.RoomEvent> node, long ref, String connectionId, RequestId id,
-      Long before, Long after, int limit) implements Command, HistoryQuery {}
+      Long before, Long after, int limit) implements Request, HistoryQuery {}
 
   /** A call of the server API, sent through sharding; answered once, with an {@link ApiReply}. */
   public sealed interface ApiCommand extends Command {
@@ -299,12 +310,12 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     getContext().getLog().warn("room log unavailable ({}); answering UNAVAILABLE until it reads again", reason);
     load(getContext(), roomId, site);
     return common(newReceiveBuilder())
-        .onMessage(Post.class, post -> replyError(post.node(), post.ref(), post.connectionId(), post.id()))
+        .onMessage(Post.class, this::storeDown)
         .onMessage(Join.class, join -> {
           presence.set(join.node(), join.user(), join.connections(),
               user -> announce(user, true, join.connectionId()), user -> announce(user, false, null));
           watchIfHosting(join.node());
-          return replyError(join.node(), join.ref(), join.connectionId(), join.id());
+          return storeDown(join);
         })
         .onMessage(GetHistory.class, this::refuseHistory)
         .onMessage(ReadHistory.class, this::refuseHistory)
@@ -320,8 +331,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
           failStoring(notStored);
           return Behaviors.same();
         })
-        .onMessage(Recovered.class, recovered -> replyError(recovered.join().node(), recovered.join().ref(),
-            recovered.join().connectionId(), recovered.join().id()))
+        .onMessage(Recovered.class, recovered -> storeDown(recovered.join()))
         .onMessage(HistoryRead.class, read -> refuseHistory(read.query()))
         .onMessage(Loaded.class, loaded -> {
           history = new RoomHistory(loaded.room(), site.cacheSize());
@@ -447,8 +457,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   private Behavior<Command> onRecovered(Recovered recovered) {
     if (recovered.failure() != null) {
-      return replyError(recovered.join().node(), recovered.join().ref(), recovered.join().connectionId(),
-          recovered.join().id());
+      return storeDown(recovered.join());
     }
     List<RoomLog.Message> messages = new ArrayList<>(recovered.messages());
     long through = messages.isEmpty() ? recovered.join().since().seq() : messages.get(messages.size() - 1).seq();
@@ -509,8 +518,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   private Behavior<Command> refuseHistory(HistoryQuery query) {
     if (query instanceof ReadHistory read) return fail(read, STORE_DOWN);
-    GetHistory get = (GetHistory) query;
-    return replyError(get.node(), get.ref(), get.connectionId(), get.id());
+    return storeDown((GetHistory) query);
   }
 
   /**
@@ -652,7 +660,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   private void failStoring(NotStored notStored) {
     Storing failed = storing.removeFirst();
     Post post = failed.post();
-    if (post != null) replyError(post.node(), post.ref(), post.connectionId(), post.id());
+    if (post != null) storeDown(post);
     else answer(failed.publish(), new Failed(ErrorCode.UNAVAILABLE, STORE_DOWN));
   }
 
@@ -724,10 +732,16 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     return Behaviors.same();
   }
 
-  private Behavior<Command> replyError(ActorRef<NodeRooms.RoomEvent> node, long ref, String connectionId, RequestId id) {
-    metrics.frameOut("error").increment();
-    node.tell(new NodeRooms.Reply(roomId, ref, connectionId, ServerFrames.error(id, roomId, ErrorCode.UNAVAILABLE, STORE_DOWN)));
+  private Behavior<Command> storeDown(Request request) {
+    refuse(metrics, roomId, request, STORE_DOWN);
     return Behaviors.same();
+  }
+
+  /** Answers a request with UNAVAILABLE: nothing was stored or sent, the client may try again. */
+  static void refuse(ParleyMetrics metrics, String roomId, Request request, String why) {
+    metrics.frameOut("error").increment();
+    request.node().tell(new NodeRooms.Reply(roomId, request.ref(), request.connectionId(),
+        ServerFrames.error(request.id(), roomId, ErrorCode.UNAVAILABLE, why)));
   }
 
   /** {@code user_joined} / {@code user_left}, which the nodes also read to follow presence. */

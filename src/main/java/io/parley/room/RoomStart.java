@@ -110,9 +110,15 @@ final class RoomStart {
     return stash.unstashAll(new RoomActor(ctx, timers, roomId, shard, site, log, snapshots));
   }
 
+  /** Keeps a message for later; a request that no longer fits is answered UNAVAILABLE at once. */
   private Behavior<RoomActor.Command> keep(RoomActor.Command command) {
-    if (stash.isFull()) ctx.getLog().warn("stash full; dropped {}", command.getClass().getSimpleName());
-    else stash.stash(command);
+    if (!stash.isFull()) {
+      stash.stash(command);
+    } else if (command instanceof RoomActor.Request request) {
+      RoomActor.refuse(ParleyMetrics.get(ctx.getSystem()), roomId, request, "the room is starting and busy; try again");
+    } else {
+      ctx.getLog().warn("stash full while starting; dropped {}", command.getClass().getSimpleName());
+    }
     return Behaviors.same();
   }
 

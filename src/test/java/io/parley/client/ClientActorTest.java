@@ -502,21 +502,44 @@ class ClientActorTest {
   }
 
   @Test
-  void closedFutureCompletingStopsTheActorAndDisconnectsFromNodeRooms() {
+  void theSocketClosingAndItsStreamEndingStopTheActorAndDisconnectFromNodeRooms() {
     Conn conn = conn();
     ClientRequest join = new ClientRequest.JoinRoom(null, "a");
     conn.request(join);
     conn.expectPassedOn(join);
+    conn.closed.complete(new CloseReason(1000, "bye", false));
+    conn.ref.tell(ClientActor.InboundEnded.INSTANCE);
+    testKit.createTestProbe().expectTerminated(conn.ref);
+    conn.rooms.expectMessage(new NodeRooms.Disconnect(conn.id));
+  }
+
+  @Test
+  void aRequestReadBeforeTheCloseIsCarriedOutEvenWhenTheNewsOfTheCloseComesFirst() {
+    Conn conn = conn();
+    conn.closed.complete(new CloseReason(1000, "bye", false));
+    ClientRequest last = new ClientRequest.SendMessage(id("last"), "a", "sent just before closing", null);
+    conn.ref.tell(new ClientActor.Inbound(conn.acks.ref(), last));
+    conn.acks.expectMessage(ClientActor.Ack.INSTANCE);
+    conn.expectPassedOn(last);
+    conn.ref.tell(ClientActor.InboundEnded.INSTANCE);
+    testKit.createTestProbe().expectTerminated(conn.ref);
+    conn.rooms.expectMessage(new NodeRooms.Disconnect(conn.id));
+  }
+
+  @Test
+  void theStreamEndingFirstThenTheCloseStopsTheActorToo() {
+    Conn conn = conn();
+    conn.ref.tell(ClientActor.InboundEnded.INSTANCE);
     conn.closed.complete(new CloseReason(1000, "bye", false));
     testKit.createTestProbe().expectTerminated(conn.ref);
     conn.rooms.expectMessage(new NodeRooms.Disconnect(conn.id));
   }
 
   @Test
-  void closedFutureFailingAlsoStopsTheActorAndDisconnects() {
+  void aFailedSocketStopsTheActorOnceItsStreamEndsOrAfterTheGrace() {
     Conn conn = conn();
     conn.closed.completeExceptionally(new RuntimeException("connection reset"));
-    testKit.createTestProbe().expectTerminated(conn.ref);
+    testKit.createTestProbe().expectTerminated(conn.ref, Duration.ofSeconds(15)); // no stream end: the 5 s grace
     conn.rooms.expectMessage(new NodeRooms.Disconnect(conn.id));
   }
 

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.parley.testing.Chatter;
 import io.parley.testing.ScriptCluster;
+import io.parley.testing.ScriptClusterExtension;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -19,11 +19,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Chaos over the local 3-node cluster (scripts/cluster.sh): while clients chat, random nodes
@@ -33,26 +32,19 @@ import org.junit.jupiter.api.Test;
  * all of the clients that stayed connected. Bounded: three cycles, each with time limits.
  */
 class ChaosIT {
-  private static final Path RUN_DIR = Path.of("target/chaos-it");
   private static final List<String> ROOMS = List.of("chaos-a", "chaos-b", "chaos-c", "chaos-d");
   private static final Duration RECOVERY_BOUND = Duration.ofSeconds(10);
   private static final int CYCLES = 3;
 
-  private static ActorTestKit kit;
+  @RegisterExtension
+  static final ScriptClusterExtension nodes = new ScriptClusterExtension("target/chaos-it");
   private static TestProbe<Object> waiter;
   private static ScriptCluster cluster;
 
   @BeforeAll
-  static void startCluster() throws Exception {
-    kit = ActorTestKit.create("ChaosITProbes");
-    waiter = kit.createTestProbe();
-    cluster = ScriptCluster.start(RUN_DIR);
-  }
-
-  @AfterAll
-  static void stop() {
-    if (cluster != null) cluster.close();
-    kit.shutdownTestKit();
+  static void probes() {
+    waiter = nodes.waiter();
+    cluster = nodes.cluster();
   }
 
   /** A user who joined every room. */

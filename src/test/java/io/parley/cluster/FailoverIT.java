@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.parley.testing.Chatter;
 import io.parley.testing.ScriptCluster;
-import java.nio.file.Path;
+import io.parley.testing.ScriptClusterExtension;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -19,11 +19,10 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Failover must be correct, not only fast. Three node processes (scripts/cluster.sh), 20 rooms;
@@ -34,26 +33,19 @@ import org.junit.jupiter.api.Test;
  * message arrives twice; and every acknowledged message reaches the other survivor.
  */
 class FailoverIT {
-  private static final Path RUN_DIR = Path.of("target/failover-it");
   private static final List<String> ROOMS = IntStream.range(0, 20).mapToObj(i -> "failover-" + i).toList();
   /** Kill -9 until every room works again: 10 s (README); a request may wait that long. */
   private static final Duration FAILOVER_BOUND = Duration.ofSeconds(10);
 
-  private static ActorTestKit kit;
+  @RegisterExtension
+  static final ScriptClusterExtension nodes = new ScriptClusterExtension("target/failover-it");
   private static TestProbe<Object> waiter;
   private static ScriptCluster cluster;
 
   @BeforeAll
-  static void startCluster() throws Exception {
-    kit = ActorTestKit.create("FailoverITProbes");
-    waiter = kit.createTestProbe();
-    cluster = ScriptCluster.start(RUN_DIR);
-  }
-
-  @AfterAll
-  static void stop() {
-    if (cluster != null) cluster.close();
-    kit.shutdownTestKit();
+  static void probes() {
+    waiter = nodes.waiter();
+    cluster = nodes.cluster();
   }
 
   /** A message request: who sent it into which room, when. */

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.parley.testing.ScriptCluster;
+import io.parley.testing.ScriptClusterExtension;
 import io.parley.testing.WsClient;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,11 +18,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A rolling restart of all three nodes (scripts/cluster.sh: SIGTERM one node, wait, start it
@@ -33,25 +32,18 @@ import org.junit.jupiter.api.Test;
  * complete, and every request sent on a socket that stayed open got its answer.
  */
 class RollingRestartIT {
-  private static final Path RUN_DIR = Path.of("target/rolling-restart-it");
   private static final List<String> ROOMS = List.of("rolling-a", "rolling-b", "rolling-c", "rolling-d");
   private static final Duration ANSWER_BOUND = Duration.ofSeconds(10);
 
-  private static ActorTestKit kit;
+  @RegisterExtension
+  static final ScriptClusterExtension nodes = new ScriptClusterExtension("target/rolling-restart-it");
   private static TestProbe<Object> waiter;
   private static ScriptCluster cluster;
 
   @BeforeAll
-  static void startCluster() throws Exception {
-    kit = ActorTestKit.create("RollingRestartITProbes");
-    waiter = kit.createTestProbe();
-    cluster = ScriptCluster.start(RUN_DIR);
-  }
-
-  @AfterAll
-  static void stop() {
-    if (cluster != null) cluster.close();
-    kit.shutdownTestKit();
+  static void probes() {
+    waiter = nodes.waiter();
+    cluster = nodes.cluster();
   }
 
   /** A request on one socket, and whether that socket closed before its answer could come. */

@@ -746,6 +746,21 @@ class NodeRoomsTest {
   }
 
   @Test
+  void membersWithNoRequestWaitingHearTheRefusalToo() {
+    Node node = new Node();
+    String room = room();
+    Socket ann = node.connect(ANN);
+    Incarnation first = node.joinAll(room, ann);
+    first.probe().stop(); // the room moves to a node that is full
+    node.expectWake(room);
+
+    node.tell(new NodeRooms.Refused(room, ErrorCode.TOO_MANY_ROOMS, "this node is full"));
+    ann.expectError(ErrorCode.TOO_MANY_ROOMS, null, room);
+    node.request(ann, send("m", room, "in?"));
+    ann.expectError(ErrorCode.NOT_IN_ROOM, "m", room);
+  }
+
+  @Test
   void disconnectTellsEachRoomTheUsersNewCountAndEndsItsFrames() {
     Node node = new Node();
     String one = room();

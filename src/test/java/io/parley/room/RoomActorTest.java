@@ -947,6 +947,19 @@ class RoomActorTest {
   }
 
   @Test
+  void aRequestThatNoLongerFitsWhileTheRoomStartsIsAnsweredUnavailable() {
+    TestProbe<NodeRooms.RoomEvent> node = node();
+    TestProbe<HostedRooms.Command> neverAnswers = testKit.createTestProbe();
+    Room room = new Room(testKit, neverAnswers.ref(), NO_GATHER_TIMEOUT, node);
+    neverAnswers.expectMessageClass(HostedRooms.Host.class);
+    for (int i = 0; i < 10_000; i++) room.tell(getOnline(node, "c1", null)); // the stash holds 10,000
+    room.tell(getOnline(node, "c1", id("one-too-many")));
+    NodeRooms.Reply refused = node.expectMessageClass(NodeRooms.Reply.class);
+    assertThat(json(refused.frame()).get("id").textValue()).isEqualTo("one-too-many");
+    assertThat(json(refused.frame()).at("/payload/code").textValue()).isEqualTo("UNAVAILABLE");
+  }
+
+  @Test
   void roomBeyondTheNodesCapGreetsNoNodeAndIgnoresRequestsUntilItStops() {
     TestProbe<NodeRooms.RoomEvent> node = node();
     Room room = new Room(testKit, testKit.spawn(HostedRooms.create(0)), NO_GATHER_TIMEOUT, node);

@@ -112,7 +112,8 @@ public final class RawWsClient implements AutoCloseable {
     return new Reply(status, replyHeaders, new String(body, StandardCharsets.UTF_8), null);
   }
 
-  private static String readHead(InputStream in) throws IOException {
+  /** An HTTP response's status line and headers, up to the empty line. */
+  static String readHead(InputStream in) throws IOException {
     ByteArrayOutputStream head = new ByteArrayOutputStream();
     int matched = 0;
     while (matched < 4) {

@@ -31,9 +31,10 @@ import org.junit.jupiter.api.extension.TestWatcher;
 class BrowserClientLibraryIT {
   /**
    * Loaded into the page before each test: the module's exports as {@code P}, and {@code track(name,
-   * client)}, which records a client's state changes, closes and frames in {@code T.log}.
+   * client)}, which records a client's state changes, closes, frames (with their seq) and
+   * {@code recovered} and {@code gap} events in {@code T.log}.
    */
-  private static final String HARNESS = """
+  static final String HARNESS = """
       const m = await import('/parley.js');
       window.P = { ParleyClient: m.ParleyClient, WebSocketClient: m.WebSocketClient, ParleyError: m.ParleyError,
                    defaultExport: m.default };
@@ -42,9 +43,11 @@ class BrowserClientLibraryIT {
         client.on('state', (e) => T.log.push({ c: name, kind: 'state', state: e.state, attempt: e.attempt,
                                               delay: e.delay, code: e.code }));
         client.on('close', (e) => T.log.push({ c: name, kind: 'close', code: e.code, willReconnect: e.willReconnect }));
-        client.on('*', (f) => T.log.push({ c: name, kind: 'frame', type: f.type, room: f.room,
+        client.on('*', (f) => T.log.push({ c: name, kind: 'frame', type: f.type, room: f.room, seq: f.seq,
                                           content: f.payload && f.payload.content, sender: f.sender && f.sender.id,
                                           node: f.type === 'connected' ? f.payload.node : undefined }));
+        client.on('recovered', (e) => T.log.push({ c: name, kind: 'recovered', ...e }));
+        client.on('gap', (e) => T.log.push({ c: name, kind: 'gap', ...e }));
         return client;
       };
       """;

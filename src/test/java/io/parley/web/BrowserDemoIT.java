@@ -1,5 +1,18 @@
 package io.parley.web;
 
+import static io.parley.web.DemoPage.awaitPresence;
+import static io.parley.web.DemoPage.hasNotice;
+import static io.parley.web.DemoPage.join;
+import static io.parley.web.DemoPage.lastMessage;
+import static io.parley.web.DemoPage.messageTexts;
+import static io.parley.web.DemoPage.recordStates;
+import static io.parley.web.DemoPage.say;
+import static io.parley.web.DemoPage.send;
+import static io.parley.web.DemoPage.signIn;
+import static io.parley.web.DemoPage.signInRefused;
+import static io.parley.web.DemoPage.testId;
+import static io.parley.web.DemoPage.text;
+import static io.parley.web.DemoPage.type;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.openqa.selenium.support.ui.ExpectedConditions.attributeToBe;
 import static org.openqa.selenium.support.ui.ExpectedConditions.invisibilityOfElementLocated;
@@ -87,8 +100,8 @@ class BrowserDemoIT {
 
   @Test
   void twoUsersChatThroughThePageWithPresenceAndTyping() throws Exception {
-    signIn(ann, "Ann");
-    signIn(ben, "Ben");
+    signIn(ann, base, "Ann");
+    signIn(ben, base, "Ben");
     for (HeadlessChromium user : List.of(ann, ben)) {
       user.waiting().until(textToBe(testId("connection-state"), "open"));
       user.waiting().until(textToBe(testId("connection-node"), NODE_NAME));
@@ -145,8 +158,8 @@ class BrowserDemoIT {
 
   @Test
   void leavingARoomUpdatesTheOthersPresence() {
-    signIn(ann, "Ann");
-    signIn(ben, "Ben");
+    signIn(ann, base, "Ann");
+    signIn(ben, base, "Ben");
     join(ann, "leave-test");
     join(ben, "leave-test");
     awaitPresence(ann, "Ann", "Ben");
@@ -160,7 +173,7 @@ class BrowserDemoIT {
 
   @Test
   void serverErrorsShowAsToasts() {
-    signIn(ann, "Ann");
+    signIn(ann, base, "Ann");
     // A room id with a space: the server answers INVALID_ROOM, and the page drops the room again.
     ann.driver().findElement(testId("room-input")).sendKeys("no spaces allowed");
     ann.driver().findElement(testId("join-button")).click();
@@ -189,8 +202,8 @@ class BrowserDemoIT {
   @Test
   void phoneWidthKeepsTheComposerOnScreen() {
     try (HeadlessChromium phone = HeadlessChromium.start(HeadlessChromium.PHONE)) {
-      signIn(phone, "Cleo");
-      signIn(ann, "Ann");
+      signIn(phone, base, "Cleo");
+      signIn(ann, base, "Ann");
       join(ann, "phone-test");
       join(phone, "phone-test");
       awaitPresence(phone, "Ann", "Cleo");
@@ -347,101 +360,13 @@ class BrowserDemoIT {
         """.formatted(port, name));
   }
 
-  /** Records the state events of the page's client in {@code T.states}. */
-  private static void recordStates(HeadlessChromium browser) {
-    browser.eval("(() => { window.T = { states: [] };"
-        + " window.parleyDemo.app.client.on('state', (e) => T.states.push({ state: e.state, attempt: e.attempt, delay: e.delay }));"
-        + " return true; })()");
-  }
-
-  private static By testId(String id) {
-    return By.cssSelector("[data-testid='" + id + "']");
-  }
-
   private static String describe(Rectangle r) {
     return "(" + r.getX() + "," + r.getY() + " " + r.getWidth() + "x" + r.getHeight() + ")";
-  }
-
-  private static String text(HeadlessChromium browser, String testId) {
-    return browser.driver().findElement(testId(testId)).getText();
-  }
-
-  /** Opens the page afresh and signs in through its form. */
-  private static void signIn(HeadlessChromium browser, String name) {
-    signIn(browser, base, name);
-  }
-
-  private static void signIn(HeadlessChromium browser, String at, String name) {
-    signInRefused(browser, at, name);
-    browser.waiting().until(attributeToBe(testId("connection-badge"), "data-state", "open"));
-  }
-
-  /** Signs in through the form; the connection may or may not open. */
-  private static void signInRefused(HeadlessChromium browser, String at, String name) {
-    browser.open(at + "/");
-    browser.waiting().until(visibilityOfElementLocated(testId("name-input"))).sendKeys(name);
-    browser.driver().findElement(testId("signin-button")).click();
-    browser.waiting().until(visibilityOfElementLocated(testId("chat-screen")));
-  }
-
-  /** Joins a room through the join form and waits for the server's room_info. */
-  private static void join(HeadlessChromium browser, String room) {
-    browser.driver().findElement(testId("room-input")).sendKeys(room);
-    browser.driver().findElement(testId("join-button")).click();
-    browser.waiting().until(visibilityOfElementLocated(
-        By.cssSelector("[data-testid=room-item][data-room='" + room + "'][data-joined=true]")));
-    browser.waiting().until(textToBe(testId("room-title"), room));
-  }
-
-  /** Types a message and clicks send; it then shows at the receiver, under the sender's name. */
-  private static void say(HeadlessChromium from, HeadlessChromium to, String fromName, String text) {
-    type(from, text);
-    send(from, to, fromName, text);
-  }
-
-  private static void type(HeadlessChromium from, String text) {
-    from.driver().findElement(testId("message-input")).sendKeys(text);
   }
 
   /** While someone types (the library repeats its signal, and stops it 3 s after the last key). */
   private static void awaitTyping(HeadlessChromium at, String who) {
     at.waiting().withMessage(() -> "shows " + who + " typing")
         .until(d -> text(at, "typing-indicator").equals(who + " is typing…"));
-  }
-
-  /** Clicks send on what was typed; the message shows at the receiver and ends the typing signal. */
-  private static void send(HeadlessChromium from, HeadlessChromium to, String fromName, String text) {
-    int before = messageTexts(to).size();
-    from.driver().findElement(testId("send-button")).click();
-    to.waiting().withMessage(() -> "message '" + text + "' shown at the receiver, has " + messageTexts(to))
-        .until(d -> messageTexts(to).size() > before && messageTexts(to).get(messageTexts(to).size() - 1).equals(text));
-    assertThat(lastMessage(to).getAttribute("data-sender-name")).isEqualTo(fromName);
-    assertThat(text(to, "typing-indicator")).as("the typing indicator ends with the message").isEmpty();
-    assertThat(from.driver().findElement(testId("message-input")).getAttribute("value")).isEmpty();
-    from.waiting().until(d -> "sent".equals(lastMessage(from).getAttribute("data-status")));
-  }
-
-
-  private static List<String> messageTexts(HeadlessChromium browser) {
-    return browser.driver().findElements(By.cssSelector("[data-testid=message] [data-testid=message-text]"))
-        .stream().map(WebElement::getText).toList();
-  }
-
-  private static WebElement lastMessage(HeadlessChromium browser) {
-    List<WebElement> all = browser.driver().findElements(testId("message"));
-    assertThat(all).isNotEmpty();
-    return all.get(all.size() - 1);
-  }
-
-  /** Whether a notice (a line "<time> <text>" between the messages) ends with this text. */
-  private static boolean hasNotice(HeadlessChromium browser, String text) {
-    return browser.driver().findElements(testId("notice")).stream().anyMatch(n -> n.getText().endsWith(text));
-  }
-
-  private static void awaitPresence(HeadlessChromium browser, String... names) {
-    browser.waiting().withMessage(() -> "presence list " + List.of(names))
-        .until(d -> d.findElements(testId("presence-item")).stream().map(WebElement::getText).toList()
-            .equals(List.of(names)));
-    assertThat(text(browser, "presence-count")).isEqualTo(String.valueOf(names.length));
   }
 }

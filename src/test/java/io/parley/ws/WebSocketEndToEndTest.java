@@ -65,6 +65,26 @@ class WebSocketEndToEndTest {
   // ---- the README's wscat session -------------------------------------------------------------
 
   @Test
+  void aMessageSentJustBeforeACleanCloseIsStillDelivered() throws Exception {
+    try (WsClient ben = connect("ben-last")) {
+      ben.send("{\"type\":\"join_room\",\"payload\":{\"room_id\":\"last-words\"}}");
+      ben.expect("room_info");
+      for (int i = 0; i < 10; i++) {
+        try (RawWsClient ann = raw("ann-last")) {
+          ann.sendText("{\"type\":\"join_room\",\"id\":\"j\",\"payload\":{\"room_id\":\"last-words\"}}");
+          while (!JSON.readTree(ann.readFrame(WAIT).text()).path("type").asText().equals("room_info")) {
+            // user_joined and the like
+          }
+          ann.sendText("{\"type\":\"send_message\",\"room\":\"last-words\",\"payload\":{\"content\":\"bye " + i + "\"}}");
+          ann.sendFrame(0x8, new byte[] {0x03, (byte) 0xE8}, true, true); // close 1000, right behind it
+          ann.awaitCloseCode(WAIT);
+        }
+        assertThat(ben.skipTo("new_message").at("/payload/content").asText()).isEqualTo("bye " + i);
+      }
+    }
+  }
+
+  @Test
   void readmeSessionJoinSendAndOnlineCountWorkAsDocumented() throws Exception {
     try (WsClient alice = connect("alice-seed"); WsClient bob = connect("bob-seed");
         WsClient aliceTab = connect("alice-seed")) {
