@@ -8,6 +8,7 @@
 #   bench/run.sh density        3 nodes × 19,000 idle sockets, hold, reconnect storm (~10 min)
 #   bench/run.sh density-quick  the same with 3 × 2,000 sockets (smoke test, ~5 min)
 #   bench/run.sh soak           the soak run: 30 min of steady chat and churn on one node (Soak.java)
+#   bench/run.sh publish        server API publish calls, one node and a 3-node cluster (PublishBench.java, ~5 min)
 #   bench/run.sh all --scenarios fanout --reps 5     any runner option after the mode
 #
 # BENCH_REF (default main): git ref built as the "previous main" baseline ("none" to skip; skipped
@@ -26,8 +27,8 @@ OUT=${BENCH_OUT:-bench/results/$(date -u +%Y%m%d-%H%M%S)}
 REF=${BENCH_REF:-main}
 GO_HUB_SRC=${GO_HUB_SRC:-../shared/baselines/go-hub}
 case "$MODE" in
-  all|quick|density|density-quick|soak) ;;
-  *) echo "usage: bench/run.sh [all|quick|density|density-quick|soak] [options]" >&2; exit 2 ;;
+  all|quick|density|density-quick|soak|publish) ;;
+  *) echo "usage: bench/run.sh [all|quick|density|density-quick|soak|publish] [options]" >&2; exit 2 ;;
 esac
 mkdir -p "$OUT"
 
@@ -53,6 +54,10 @@ mvn -B -q -DskipTests package
 mvn -B -q -f bench/pom.xml -DskipTests package
 
 case "$MODE" in
+  publish)
+    # each step bounds itself (--duration, default 20 s); this bounds them all
+    timeout --signal=TERM 20m java -Xmx1g -jar bench/target/parley-bench.jar publish --out "$OUT" "$@"
+    exit $? ;;
   soak)
     # 30 minutes by default (--minutes N), plus start and the closing checks; bounded all the same
     timeout --signal=TERM 240m java -Xmx1g -jar bench/target/parley-bench.jar soak --out "$OUT" "$@"

@@ -1,5 +1,6 @@
 package io.parley.app;
 
+import io.parley.api.ApiRoutes;
 import io.parley.auth.TokenVerifier;
 import io.parley.client.ClientActor;
 import io.parley.client.Connections;
@@ -33,6 +34,9 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.server.Directives;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import scala.jdk.javaapi.FutureConverters;
 
 /**
@@ -56,6 +60,8 @@ public final class Guardian {
   private static final Duration ROOM_IDLE = Duration.ofSeconds(30);
   /** How long a new room incarnation waits for the nodes' snapshots. */
   private static final Duration GATHER_TIMEOUT = Duration.ofSeconds(2);
+
+  private static final Logger logger = LoggerFactory.getLogger(Guardian.class);
 
   private Guardian() {}
 
@@ -92,7 +98,7 @@ public final class Guardian {
       ctx.spawn(ClusterGauges.create(RoomActor.TYPE_KEY), "cluster-gauges");
       ActorRef<Connections.Command> connections = ctx.spawn(Connections.create(
           settings.client(), settings.connectRate(), connection -> ClientActor.create(connection, node), online),
-          "connections");
+          Connections.NAME);
 
       ChatRoutes routes = new ChatRoutes(
           system,
@@ -105,7 +111,13 @@ public final class Guardian {
               settings.client().outgoingBuffer(),
               settings.devMode() ? settings.jwt() : null),
           clusterReady(system, log));
-      HttpServer.start(system, routes.routes(), settings.http())
+      ApiRoutes api = new ApiRoutes(system, settings.apiKeys(), connections, settings.log().timeout());
+      if (settings.apiKeys().enabled()) {
+        logger.info("server API on at /api/ ({} key(s))", settings.apiKeys().count());
+      } else {
+        logger.info("server API off: PARLEY_API_KEY is not set, every /api/ call answers 404");
+      }
+      HttpServer.start(system, Directives.concat(api.routes(), routes.routes()), settings.http())
           .whenComplete((binding, failure) -> {
             if (binding != null) bound.complete(binding);
             else bound.completeExceptionally(failure);

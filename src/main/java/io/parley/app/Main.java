@@ -199,6 +199,9 @@ public final class Main {
     out.println("  Then:  {\"type\":\"join_room\",\"payload\":{\"room_id\":\"general\"}}");
     out.println("         {\"type\":\"send_message\",\"room\":\"general\",\"payload\":{\"content\":\"Hello!\"}}");
     out.println("  Online: curl " + http + "/ws/online");
+    out.println("  Server API: " + (node.settings().apiKeys().enabled()
+        ? "on, POST " + http + "/api/publish etc. with X-API-Key"
+        : "off (set PARLEY_API_KEY to turn it on)"));
     out.println();
   }
 }

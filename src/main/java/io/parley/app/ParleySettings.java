@@ -1,6 +1,7 @@
 package io.parley.app;
 
 import com.typesafe.config.Config;
+import io.parley.api.ApiKeys;
 import io.parley.auth.JwtSettings;
 import io.parley.client.ClientSettings;
 import io.parley.client.ConnectRate;
@@ -26,7 +27,8 @@ public record ParleySettings(
     LogSettings log,
     Duration drainDelay,
     Duration closeTimeout,
-    boolean devMode) {
+    boolean devMode,
+    ApiKeys apiKeys) {
 
   /** How long a publish's idempotency key holds (docs/protocol.md, "Server API"). */
   static final Duration IDEMPOTENCY_WINDOW = Duration.ofHours(24);
@@ -105,6 +107,7 @@ public record ParleySettings(
           case "on" -> true;
           case "off" -> false;
           default -> jwtSettings.devSecret(); // auto
-        });
+        },
+        ApiKeys.parse(config.getString("api.keys")));
   }
 }

@@ -176,6 +176,15 @@ record Setting(String key, String env, Rule rule) {
     });
   }
 
+  /** Empty, or comma-separated keys of 16-256 visible ASCII characters each; never shown. */
+  static Rule apiKeys() {
+    return new Rule("empty (the API is off), or comma-separated keys of 16-256 visible ASCII characters each",
+        value -> Arrays.stream(value.split(",")).map(String::strip).filter(key -> !key.isEmpty())
+            .allMatch(key -> key.length() >= 16 && key.length() <= 256
+                && key.chars().allMatch(c -> c > ' ' && c < 127)),
+        true);
+  }
+
   /** Empty, or a JDBC URL of PostgreSQL. */
   static Rule jdbcUrlOrEmpty() {
     return new Rule("empty, or a JDBC URL such as jdbc:postgresql://db.example.com:5432/parley",

@@ -1,5 +1,6 @@
 package io.parley.app;
 
+import static io.parley.app.Setting.apiKeys;
 import static io.parley.app.Setting.decimal;
 import static io.parley.app.Setting.directory;
 import static io.parley.app.Setting.duration;
@@ -84,6 +85,7 @@ final class SettingsTable {
       new Setting("parley.history.keep-messages", "PARLEY_HISTORY_KEEP_MESSAGES", whole(1, 10_000_000)),
       new Setting("parley.history.keep-for", "PARLEY_HISTORY_KEEP_FOR", duration(ofMinutes(1), ofDays(36_500))),
       new Setting("parley.history.recovery-limit", "PARLEY_RECOVERY_LIMIT", whole(1, 100_000)),
+      new Setting("parley.api.keys", "PARLEY_API_KEY", apiKeys()),
       // conf/cluster.conf
       new Setting("parley.cluster.seed-nodes", "PARLEY_SEED_NODES", hostPorts()),
       new Setting("pekko.remote.artery.canonical.hostname", "PARLEY_CLUSTER_HOST", host()),

@@ -1,8 +1,10 @@
 package io.parley.client;
 
+import io.parley.common.CborSerializable;
 import io.parley.metrics.ParleyMetrics;
 import io.parley.online.OnlineTracker;
 import io.parley.protocol.User;
+import io.parley.ws.CloseCodes;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -13,7 +15,10 @@ import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -23,9 +28,13 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 /**
  * The node's connections: admits upgrades (or refuses them while draining, at the connection
  * limits, or beyond the connect rate), spawns one {@link ClientActor} per socket as its child,
- * reports who connects and disconnects to the {@link OnlineTracker}, and closes them all on drain.
+ * reports who connects and disconnects to the {@link OnlineTracker}, and closes them all on drain,
+ * or those of one user when the server API disconnects them.
  */
 public final class Connections extends AbstractBehavior<Connections.Command> {
+
+  /** The actor's name under /user on every node; the server API finds each node's by it. */
+  public static final String NAME = "connections";
 
   public sealed interface Command {}
 
@@ -69,6 +78,15 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
   /** Close every connection with this code; replies once they have all stopped. */
   public record CloseAll(int code, String reason, ActorRef<Done> replyTo) implements Command {}
 
+  /**
+   * Close every connection of the user on this node with 4003 (disconnected by the server API);
+   * sent from any node. Answered with how many it closed (one already closing is not counted).
+   */
+  public record DisconnectUser(String userId, ActorRef<UserDisconnected> replyTo)
+      implements Command, CborSerializable {}
+
+  public record UserDisconnected(int connections) implements CborSerializable {}
+
   private record ClientStopped(String connectionId) implements Command {}
 
   /**
@@ -83,6 +101,11 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
     return Behaviors.setup(ctx -> new Connections(ctx, limits, connectRate, newClient, online));
   }
 
+  /** The Connections of the node at {@code address} (it runs under the same name everywhere). */
+  public static ActorRef<Command> at(ActorSystem<?> system, Address address) {
+    return ActorRefResolver.get(system).resolveActorRef(address + "/user/" + NAME);
+  }
+
   private final ClientSettings limits;
   private final ConnectRateLimiter connectRate;
   private final Function<ClientActor.Connection, Behavior<ClientActor.Command>> newClient;
@@ -92,6 +115,8 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
   private final Map<String, Integer> connectionsPerUser = new HashMap<>();
   private final ParleyMetrics metrics;
   private final Set<ActorRef<Done>> waitingForClose = new HashSet<>();
+  /** Connections told to close by the server API, until they have stopped: not counted again. */
+  private final Set<String> disconnecting = new HashSet<>();
   private boolean admitting = true;
 
   private Connections(
@@ -117,6 +142,7 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
         .onMessage(ClientStopped.class, this::onClientStopped)
         .onMessage(StopAdmitting.class, this::onStopAdmitting)
         .onMessage(CloseAll.class, this::onCloseAll)
+        .onMessage(DisconnectUser.class, this::onDisconnectUser)
         .build();
   }
 
@@ -167,6 +193,7 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
 
   private Behavior<Command> onClientStopped(ClientStopped stopped) {
     clients.remove(stopped.connectionId());
+    disconnecting.remove(stopped.connectionId());
     User user = users.remove(stopped.connectionId());
     if (user != null) {
       if (connectionsPerUser.merge(user.id(), -1, Integer::sum) <= 0) connectionsPerUser.remove(user.id());
@@ -189,6 +216,20 @@ public final class Connections extends AbstractBehavior<Connections.Command> {
     for (ActorRef<ClientActor.Command> client : clients.values()) client.tell(close);
     waitingForClose.add(closeAll.replyTo());
     replyIfAllClosed();
+    return this;
+  }
+
+  private Behavior<Command> onDisconnectUser(DisconnectUser disconnect) {
+    ClientActor.Close close = new ClientActor.Close(CloseCodes.DISCONNECTED, "disconnected by the server API");
+    int closed = 0;
+    for (Map.Entry<String, User> connection : users.entrySet()) {
+      if (connection.getValue().id().equals(disconnect.userId()) && disconnecting.add(connection.getKey())) {
+        clients.get(connection.getKey()).tell(close);
+        closed++;
+      }
+    }
+    getContext().getLog().info("disconnecting user={} connections={} (server API)", disconnect.userId(), closed);
+    disconnect.replyTo().tell(new UserDisconnected(closed));
     return this;
   }
 

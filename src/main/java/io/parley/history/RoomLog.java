@@ -330,7 +330,7 @@ public final class RoomLog implements AutoCloseable {
       }
       while (!appends.isEmpty()) {
         try (Connection connection = pool.getConnection()) {
-          List<Append> conflicting = store(connection, appends);
+          List<Append> conflicting = store(connection, appends, settings.idempotencyFor());
           if (conflicting.isEmpty()) {
             reachable.set(true);
             for (Append append : appends) {
@@ -363,7 +363,8 @@ public final class RoomLog implements AutoCloseable {
   }
 
   /** Writes the batch; commits and returns no conflicts, or rolls back and returns them. */
-  private static List<Append> store(Connection connection, List<Append> appends) throws SQLException {
+  private static List<Append> store(Connection connection, List<Append> appends, Duration idempotencyFor)
+      throws SQLException {
     connection.setAutoCommit(false);
     try {
       List<Append> conflicting = new ArrayList<>();
@@ -383,6 +384,17 @@ public final class RoomLog implements AutoCloseable {
       }
       List<Append> keyed = appends.stream().filter(append -> append.idempotencyKey() != null).toList();
       if (!keyed.isEmpty()) {
+        // a key past its window is new again, though trimming may not have removed it yet
+        try (PreparedStatement expired = connection.prepareStatement(
+            "delete from idempotency_keys where room_id = ? and idem_key = ? and created_at <= ?")) {
+          for (Append append : keyed) {
+            expired.setString(1, append.room());
+            expired.setString(2, append.idempotencyKey());
+            expired.setObject(3, utc(append.at().minus(idempotencyFor)));
+            expired.addBatch();
+          }
+          expired.executeBatch();
+        }
         try (PreparedStatement insert = connection.prepareStatement(
             "insert into idempotency_keys (room_id, idem_key, message_id, seq, created_at) values (?, ?, ?, ?, ?) "
                 + "on conflict do nothing")) {

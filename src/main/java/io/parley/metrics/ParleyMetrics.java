@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -43,7 +44,7 @@ public final class ParleyMetrics implements Extension {
 
   /** Close codes reported as themselves; anything else a peer sends counts as "other". */
   private static final Set<Integer> KNOWN_CLOSE_CODES =
-      Set.of(1000, 1001, 1002, 1003, 1006, 1007, 1008, 1009, 1011, 4001);
+      Set.of(1000, 1001, 1002, 1003, 1006, 1007, 1008, 1009, 1011, 4001, 4003);
 
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Map<String, Counter> framesIn = new ConcurrentHashMap<>();
@@ -51,6 +52,8 @@ public final class ParleyMetrics implements Extension {
   private final Map<String, Counter> refusals = new ConcurrentHashMap<>();
   private final Map<String, Counter> closes = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> memberGauges = new ConcurrentHashMap<>();
+  private final Map<String, Counter> apiCalls = new ConcurrentHashMap<>();
+  private final Map<String, Timer> apiLatency = new ConcurrentHashMap<>();
 
   /** Room frames rendered once for all members (messages, presence, typing). */
   public final Counter broadcasts = Counter.builder("parley_broadcasts")
@@ -155,6 +158,25 @@ public final class ParleyMetrics implements Extension {
     closes.computeIfAbsent(label, l -> Counter.builder("parley_closes")
         .description("WebSockets closed, by close code").tag("code", l).register(registry))
         .increment();
+  }
+
+  /**
+   * A server API call answered: counted by {@code endpoint} (a call's name, or "unknown") and HTTP
+   * status, and timed from its arrival to its answer.
+   */
+  public void apiCall(String endpoint, int status, long nanos) {
+    apiCalls.computeIfAbsent(endpoint + "/" + status, key -> Counter.builder("parley_api_calls")
+        .description("Server API calls, by endpoint and HTTP status")
+        .tag("endpoint", endpoint).tag("status", String.valueOf(status)).register(registry))
+        .increment();
+    apiLatency.computeIfAbsent(endpoint, key -> Timer.builder("parley_api_latency")
+        .description("Server API calls: from arrival to answer")
+        .tag("endpoint", endpoint)
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofSeconds(30))
+        .register(registry))
+        .record(nanos, TimeUnit.NANOSECONDS);
   }
 
   /** Current cluster members by status; polled by {@link ClusterGauges}. */

@@ -113,8 +113,11 @@ public final class RequestDecoder {
         new ClientRequest.Since(seq.longValue(), epoch.textValue()));
   }
 
-  /** {@code history}: {@code before} or {@code after} (not both), and {@code limit} 1-100 (50). */
-  private static ClientRequest history(RequestId id, String room, ObjectNode payload) {
+  /**
+   * {@code history}: {@code before} or {@code after} (not both), and {@code limit} 1-100 (50).
+   * The server API's history call reads its fields the same way.
+   */
+  public static ClientRequest history(RequestId id, String room, ObjectNode payload) {
     JsonNode before = payload == null ? null : payload.get("before");
     JsonNode after = payload == null ? null : payload.get("after");
     JsonNode limit = payload == null ? null : payload.get("limit");
@@ -146,7 +149,11 @@ public final class RequestDecoder {
     return roomScoped(id, room, payload, false, target -> message(id, target, payload));
   }
 
-  private static ClientRequest message(RequestId id, String target, ObjectNode payload) {
+  /**
+   * A message's payload: a non-empty string {@code content}, and {@code reply_to} a string when
+   * present. The server API's publish checks its payload the same way.
+   */
+  public static ClientRequest message(RequestId id, String target, ObjectNode payload) {
     JsonNode content = payload == null ? null : payload.get("content");
     if (content == null || !content.isTextual() || content.textValue().isEmpty()) {
       return invalid(id, target, ErrorCode.INVALID_PAYLOAD,
@@ -179,12 +186,11 @@ public final class RequestDecoder {
   }
 
   private static ClientRequest invalidRoom(RequestId id, String room) {
-    return invalid(id, room, ErrorCode.INVALID_ROOM,
-        "room ids are 1-64 characters of A-Z a-z 0-9 _ . : -");
+    return invalid(id, room, ErrorCode.INVALID_ROOM, RoomIds.RULE);
   }
 
   /** No unpaired surrogate: the string can be written as UTF-8. */
-  static boolean isWellFormedUtf16(String s) {
+  public static boolean isWellFormedUtf16(String s) {
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
       if (Character.isHighSurrogate(c)) {

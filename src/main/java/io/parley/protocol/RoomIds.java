@@ -3,6 +3,8 @@ package io.parley.protocol;
 /** Room ids: 1 to 64 characters of {@code A-Z a-z 0-9 _ . : -}. */
 public final class RoomIds {
   public static final int MAX_LENGTH = 64;
+  /** What an INVALID_ROOM error says. */
+  public static final String RULE = "room ids are 1-64 characters of A-Z a-z 0-9 _ . : -";
 
   private RoomIds() {}
 

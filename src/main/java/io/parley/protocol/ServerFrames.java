@@ -29,17 +29,35 @@ public final class ServerFrames {
     });
   }
 
+  /** A member's message: {@code payload} = {@code content}, and {@code reply_to} when given. */
   public static byte[] newMessage(
       String room, String messageId, long seq, User sender, String content, String replyTo) {
+    return message(room, messageId, seq, sender, g -> {
+      g.writeObjectFieldStart("payload");
+      g.writeStringField("content", content);
+      if (replyTo != null) g.writeStringField("reply_to", replyTo);
+      g.writeEndObject();
+    });
+  }
+
+  /**
+   * A message published through the server API: {@code payloadJson}, a JSON object, is written as
+   * given. It must be plain JSON text as Jackson's UTF-8 generator writes it (surrogates escaped).
+   */
+  public static byte[] publishedMessage(String room, String messageId, long seq, User sender, String payloadJson) {
+    return message(room, messageId, seq, sender, g -> {
+      g.writeFieldName("payload");
+      g.writeRawValue(payloadJson);
+    });
+  }
+
+  private static byte[] message(String room, String messageId, long seq, User sender, Body payload) {
     return frame("new_message", room, null, g -> {
       g.writeStringField("id", messageId);
       g.writeNumberField("seq", seq);
       g.writeFieldName("sender");
       writeUser(g, sender);
-      g.writeObjectFieldStart("payload");
-      g.writeStringField("content", content);
-      if (replyTo != null) g.writeStringField("reply_to", replyTo);
-      g.writeEndObject();
+      payload.write(g);
     });
   }
 

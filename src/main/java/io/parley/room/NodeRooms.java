@@ -17,7 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
@@ -319,7 +318,7 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
   // ---- requests and the room's incarnation ------------------------------------------------------
 
   private void submit(Link link, Connection connection, ClientRequest request) {
-    String messageId = request instanceof ClientRequest.SendMessage ? newMessageId() : null;
+    String messageId = request instanceof ClientRequest.SendMessage ? MessageIds.next() : null;
     Pending pending = new Pending(++nextRef, connection, request, messageId, nanoClock.getAsLong());
     link.pending.put(pending.ref, pending);
     if (link.incarnation != null) send(link, pending);
@@ -562,11 +561,5 @@ public final class NodeRooms extends AbstractBehavior<NodeRooms.Command> {
   private void send(Connection connection, byte[] frame) {
     connection.outbox.reply(OutFrame.text(frame));
     metrics.deliveries.increment();
-  }
-
-  private static String newMessageId() {
-    ThreadLocalRandom random = ThreadLocalRandom.current();
-    return Long.toString(System.currentTimeMillis(), 36) + "-"
-        + Long.toUnsignedString(random.nextLong(), 36);
   }
 }

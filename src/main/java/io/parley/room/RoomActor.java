@@ -52,6 +52,12 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
  * store cannot be reached the room is {@code unavailable}: what needs the log is answered
  * UNAVAILABLE until the log reads again. It watches each node that hosts members (one watch per
  * node, however many connections) and stops when no node has members left.
+ *
+ * <p>The server API reaches the room through sharding ({@link ApiCommand}, answered with an {@link
+ * ApiReply}): a {@link Publish} is stored and delivered exactly as a member's {@link Post}, to
+ * every connection of the room, members or not; {@link ReadHistory} and {@link ListUsers} read
+ * as members do. A room needs no members to be published to: it stays {@code idleFor} after its
+ * last message.
  */
 public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
@@ -116,7 +122,52 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   /** Answered with {@code history}: kept messages before or after a seq, or the newest. */
   public record GetHistory(
       ActorRef<NodeRooms.RoomEvent> node, long ref, String connectionId, RequestId id,
-      Long before, Long after, int limit) implements Request {}
+      Long before, Long after, int limit) implements Request, HistoryQuery {}
+
+  /** A call of the server API, sent through sharding; answered once, with an {@link ApiReply}. */
+  public sealed interface ApiCommand extends Command {
+    ActorRef<ApiReply> replyTo();
+  }
+
+  /**
+   * Publishes {@code payload} (a JSON object, delivered as given) from {@code sender}: stored and
+   * delivered as a member's {@link Post}, answered with {@link Published} once stored. A repeat of
+   * its {@code idempotencyKey} (or null) within the log's window answers the first result and
+   * stores nothing. One that reaches the room after {@code deadline} (epoch milliseconds: its
+   * caller has given up; the nodes' clocks are taken to agree within a second or so) is refused
+   * unstored.
+   */
+  public record Publish(String payload, User sender, String idempotencyKey, long deadline,
+      ActorRef<ApiReply> replyTo) implements ApiCommand {}
+
+  /** Answered with a {@link HistoryPage}: as {@link GetHistory}, for the server API. */
+  public record ReadHistory(Long before, Long after, int limit, ActorRef<ApiReply> replyTo)
+      implements ApiCommand, HistoryQuery {}
+
+  /** Answered with {@link Users}: the room's distinct users. */
+  public record ListUsers(ActorRef<ApiReply> replyTo) implements ApiCommand {}
+
+  /** What the room answers an {@link ApiCommand}. */
+  public sealed interface ApiReply extends CborSerializable {}
+
+  public record Published(String messageId, long seq, String epoch) implements ApiReply {}
+
+  /** Kept messages (rendered {@code new_message} frames), oldest first; {@code seq}: the room's latest. */
+  public record HistoryPage(String epoch, long seq, List<byte[]> messages) implements ApiReply {}
+
+  public record Users(List<User> users) implements ApiReply {}
+
+  /** The call could not be served now (UNAVAILABLE); nothing was stored or sent. */
+  public record Failed(ErrorCode code, String message) implements ApiReply {}
+
+  /** What a history read asks, from a member or from the server API. */
+  private sealed interface HistoryQuery permits GetHistory, ReadHistory {
+    Long before();
+
+    Long after();
+
+    int limit();
+  }
 
   /** Sharding's stop message, on passivation and on hand-off to another node. */
   enum Stop implements Command { INSTANCE }
@@ -140,10 +191,15 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   /** Messages read from the log for a join that asked to recover from {@code since}. */
   private record Recovered(Join join, List<RoomLog.Message> messages, String failure) implements Command {}
 
-  private record HistoryRead(GetHistory get, List<RoomLog.Message> messages, String failure) implements Command {}
+  private record HistoryRead(HistoryQuery query, List<RoomLog.Message> messages, String failure) implements Command {}
 
-  /** A post given its seq and frame, waiting for the log. */
-  private record Storing(Post post, RoomLog.Message message) {}
+  /** What the log knows of an idempotency key: the first publish with it, if any. */
+  private record KeyLookedUp(String key, Optional<RoomLog.Published> found, String failure) implements Command {}
+
+  /** A message given its seq and frame, waiting for the log; a member's {@code post} or a {@code publish}. */
+  private record Storing(RoomLog.Message message, Post post, Publish publish) {}
+
+  private static final String STORE_DOWN = "the room's storage cannot be reached; nothing was stored or sent, try again";
 
   /**
    * What every room of a node uses of it.
@@ -203,6 +259,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   private final Deque<Storing> storing = new ArrayDeque<>();
   /** The last seq given; the log may not have stored it yet. */
   private long seq;
+  private final PublishKeys keys;
 
   /**
    * Starts from the log and the nodes' snapshots: users the nodes saw who are here no more are
@@ -219,6 +276,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     this.site = site;
     this.history = new RoomHistory(log, site.cacheSize());
     this.seq = history.stored();
+    this.keys = new PublishKeys(site.log().settings().idempotencyFor());
     for (Snapshot snapshot : snapshots) {
       presence.replace(snapshot.node(), snapshot.users(), user -> {}, user -> {});
       watchIfHosting(snapshot.node());
@@ -233,7 +291,10 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     return common(newReceiveBuilder())
         .onMessage(Post.class, this::onPost)
         .onMessage(Join.class, this::onJoin)
-        .onMessage(GetHistory.class, this::onGetHistory)
+        .onMessage(GetHistory.class, this::readHistory)
+        .onMessage(Publish.class, this::onPublish)
+        .onMessage(ReadHistory.class, this::readHistory)
+        .onMessage(KeyLookedUp.class, looked -> onKeyLookedUp(looked, true))
         .onMessage(Stored.class, this::onStored)
         .onMessage(NotStored.class, this::onNotStored)
         .onMessage(Recovered.class, this::onRecovered)
@@ -256,14 +317,22 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
           watchIfHosting(join.node());
           return storeDown(join);
         })
-        .onMessage(GetHistory.class, this::storeDown)
+        .onMessage(GetHistory.class, this::refuseHistory)
+        .onMessage(ReadHistory.class, this::refuseHistory)
+        .onMessage(Publish.class, publish -> {
+          Optional<Published> known = Optional.ofNullable(publish.idempotencyKey()).flatMap(keys::known);
+          if (known.isPresent()) publish.replyTo().tell(known.get());
+          else fail(publish, STORE_DOWN);
+          return Behaviors.same();
+        })
+        .onMessage(KeyLookedUp.class, looked -> onKeyLookedUp(looked, false))
         .onMessage(Stored.class, this::onStored)
         .onMessage(NotStored.class, notStored -> {
           failStoring(notStored);
           return Behaviors.same();
         })
         .onMessage(Recovered.class, recovered -> storeDown(recovered.join()))
-        .onMessage(HistoryRead.class, read -> storeDown(read.get()))
+        .onMessage(HistoryRead.class, read -> refuseHistory(read.query()))
         .onMessage(Loaded.class, loaded -> {
           history = new RoomHistory(loaded.room(), site.cacheSize());
           seq = history.stored();
@@ -287,6 +356,7 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
         .onMessage(Typing.class, this::onTyping)
         .onMessage(Presence.class, this::onPresence)
         .onMessage(GetOnline.class, this::onGetOnline)
+        .onMessage(ListUsers.class, this::onListUsers)
         .onMessage(Snapshot.class, this::onSnapshot)
         .onMessage(Wake.class, this::onWake)
         .onMessageEquals(Idle.INSTANCE, this::onIdle)
@@ -341,10 +411,11 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
 
   /**
    * With no node hosting members and nothing on its way into the log, the room stops after
-   * {@link Site#idleFor} (a node that comes later wakes it again); any member cancels that.
+   * {@link Site#idleFor} (a node that comes later wakes it again); any member cancels that, and
+   * each stored message starts it again.
    */
   private Behavior<Command> passivateIfEmpty() {
-    if (presence.isEmpty() && storing.isEmpty()) {
+    if (quiet()) {
       if (!timers.isTimerActive(Idle.INSTANCE)) timers.startSingleTimer(Idle.INSTANCE, site.idleFor());
     } else {
       timers.cancel(Idle.INSTANCE);
@@ -352,8 +423,13 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     return Behaviors.same();
   }
 
+  /** No members, and nothing on its way into the log or being looked up there. */
+  private boolean quiet() {
+    return presence.isEmpty() && storing.isEmpty() && keys.idle();
+  }
+
   private Behavior<Command> onIdle() {
-    if (presence.isEmpty() && storing.isEmpty()) {
+    if (quiet()) {
       shard.tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
     }
     return Behaviors.same();
@@ -409,29 +485,40 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     return Behaviors.same();
   }
 
-  private Behavior<Command> onGetHistory(GetHistory get) {
-    Optional<List<RoomLog.Message>> known = get.before() != null ? history.before(get.before(), get.limit())
-        : get.after() != null ? history.after(get.after(), get.limit())
-        : history.newest(get.limit());
-    if (known.isPresent()) return historyReply(get, known.get());
-    CompletionStage<List<RoomLog.Message>> read = get.before() != null ? site.log().before(roomId, get.before(), get.limit())
-        : get.after() != null ? site.log().after(roomId, get.after(), get.limit())
-        : site.log().newest(roomId, get.limit());
+  /** Kept messages before or after a seq, or the newest: from memory when it has them, else from the log. */
+  private Behavior<Command> readHistory(HistoryQuery query) {
+    Optional<List<RoomLog.Message>> known = query.before() != null ? history.before(query.before(), query.limit())
+        : query.after() != null ? history.after(query.after(), query.limit())
+        : history.newest(query.limit());
+    if (known.isPresent()) return historyReply(query, known.get());
+    CompletionStage<List<RoomLog.Message>> read = query.before() != null ? site.log().before(roomId, query.before(), query.limit())
+        : query.after() != null ? site.log().after(roomId, query.after(), query.limit())
+        : site.log().newest(roomId, query.limit());
     getContext().pipeToSelf(read,
-        (messages, failure) -> new HistoryRead(get, messages, failure == null ? null : failure.getMessage()));
+        (messages, failure) -> new HistoryRead(query, messages, failure == null ? null : failure.getMessage()));
     return Behaviors.same();
   }
 
   private Behavior<Command> onHistoryRead(HistoryRead read) {
-    if (read.failure() != null) return storeDown(read.get());
-    return historyReply(read.get(), read.messages());
+    if (read.failure() != null) return refuseHistory(read.query());
+    return historyReply(read.query(), read.messages());
   }
 
-  private Behavior<Command> historyReply(GetHistory get, List<RoomLog.Message> messages) {
+  private Behavior<Command> historyReply(HistoryQuery query, List<RoomLog.Message> messages) {
+    if (query instanceof ReadHistory read) {
+      read.replyTo().tell(new HistoryPage(history.epoch(), history.stored(), frames(messages)));
+      return Behaviors.same();
+    }
+    GetHistory get = (GetHistory) query;
     metrics.frameOut("history").increment();
     get.node().tell(new NodeRooms.Reply(roomId, get.ref(), get.connectionId(),
         ServerFrames.history(get.id(), roomId, history.epoch(), history.stored(), frames(messages))));
     return Behaviors.same();
+  }
+
+  private Behavior<Command> refuseHistory(HistoryQuery query) {
+    if (query instanceof ReadHistory read) return fail(read, STORE_DOWN);
+    return storeDown((GetHistory) query);
   }
 
   /**
@@ -481,19 +568,87 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
       return Behaviors.same();
     }
     long messageSeq = ++seq;
-    RoomLog.Message message = new RoomLog.Message(messageSeq, post.messageId(),
-        ServerFrames.newMessage(roomId, post.messageId(), messageSeq, post.user(), post.content(), post.replyTo()));
-    storing.addLast(new Storing(post, message));
-    getContext().pipeToSelf(site.log().append(roomId, message, null, Instant.now()),
-        (done, failure) -> failure == null ? new Stored(messageSeq) : new NotStored(messageSeq, failure.getMessage()));
+    store(new Storing(new RoomLog.Message(messageSeq, post.messageId(), ServerFrames.newMessage(
+        roomId, post.messageId(), messageSeq, post.user(), post.content(), post.replyTo())), post, null));
     return Behaviors.same();
   }
 
-  /** Stored: now the message is delivered, and acknowledged with it. */
+  /** A publish: stored at once, or, with an idempotency key, once the room knows the key is new. */
+  private Behavior<Command> onPublish(Publish publish) {
+    if (System.currentTimeMillis() > publish.deadline()) {
+      return fail(publish, "the call waited too long for its room; nothing was stored or sent, try again");
+    }
+    String key = publish.idempotencyKey();
+    if (key == null) {
+      storePublish(publish);
+      return Behaviors.same();
+    }
+    Optional<Published> known = keys.known(key);
+    if (known.isPresent()) {
+      publish.replyTo().tell(known.get());
+    } else if (keys.await(publish)) {
+      getContext().pipeToSelf(site.log().published(roomId, key), (found, failure) ->
+          new KeyLookedUp(key, found, failure == null ? null : failure.getMessage()));
+    }
+    return Behaviors.same();
+  }
+
+  /**
+   * The log's answer for a key: its first result goes to every publish that waited for it; a
+   * key the log does not know is stored with the first of them ({@code canStore}: the room runs),
+   * and the others wait for that outcome.
+   */
+  private Behavior<Command> onKeyLookedUp(KeyLookedUp looked, boolean canStore) {
+    Publish first = keys.first(looked.key());
+    if (looked.found().isPresent()) {
+      RoomLog.Published stored = looked.found().get();
+      answer(first, new Published(stored.messageId(), stored.seq(), history.epoch()));
+    } else if (looked.failure() == null && canStore) {
+      storePublish(first);
+    } else {
+      answer(first, new Failed(ErrorCode.UNAVAILABLE, STORE_DOWN));
+    }
+    return passivateIfEmpty();
+  }
+
+  /**
+   * A publish's outcome, to it and to every publish that waited for the same key: a result is
+   * remembered for the key, a failure forgets it (a retry may store it).
+   */
+  private void answer(Publish publish, ApiReply outcome) {
+    String key = publish.idempotencyKey();
+    List<Publish> waiting = key == null ? List.of(publish)
+        : outcome instanceof Published published ? keys.settle(key, published) : keys.release(key);
+    waiting.forEach(each -> each.replyTo().tell(outcome));
+  }
+
+  private void storePublish(Publish publish) {
+    long messageSeq = ++seq;
+    String messageId = MessageIds.next();
+    store(new Storing(new RoomLog.Message(messageSeq, messageId, ServerFrames.publishedMessage(
+        roomId, messageId, messageSeq, publish.sender(), publish.payload())), null, publish));
+  }
+
+  /** The one way into the log, for posts and publishes alike: the message waits there in seq order. */
+  private void store(Storing message) {
+    storing.addLast(message);
+    long messageSeq = message.message().seq();
+    String key = message.publish() == null ? null : message.publish().idempotencyKey();
+    getContext().pipeToSelf(site.log().append(roomId, message.message(), key, Instant.now()),
+        (done, failure) -> failure == null ? new Stored(messageSeq) : new NotStored(messageSeq, failure.getMessage()));
+  }
+
+  /** Stored: now the message is delivered, and acknowledged (a publish: answered) with it. */
   private Behavior<Command> onStored(Stored stored) {
     Storing done = storing.removeFirst();
     history.add(done.message());
-    ack(done.post(), stored.seq(), done.message().frame(), null);
+    if (done.post() != null) {
+      ack(done.post(), stored.seq(), done.message().frame(), null);
+    } else {
+      broadcast("new_message", done.message().frame(), null, stored.seq(), null, null, null);
+      answer(done.publish(), new Published(done.message().id(), stored.seq(), history.epoch()));
+    }
+    timers.cancel(Idle.INSTANCE); // an empty room stays idleFor after its last message
     return passivateIfEmpty();
   }
 
@@ -503,27 +658,43 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
   }
 
   private void failStoring(NotStored notStored) {
-    Post post = storing.removeFirst().post();
-    storeDown(post);
+    Storing failed = storing.removeFirst();
+    Post post = failed.post();
+    if (post != null) storeDown(post);
+    else answer(failed.publish(), new Failed(ErrorCode.UNAVAILABLE, STORE_DOWN));
+  }
+
+  private Behavior<Command> fail(ApiCommand command, String message) {
+    command.replyTo().tell(new Failed(ErrorCode.UNAVAILABLE, message));
+    return Behaviors.same();
   }
 
   /**
    * Sharding stops the room (passivation, or a hand-off to another node): messages on their way
-   * into the log are delivered or refused first, so that none is stored without its ack.
+   * into the log are delivered or refused first, so that none is stored without its ack, and
+   * publishes waiting for their key's lookup are answered.
    */
   private Behavior<Command> onStop() {
-    if (storing.isEmpty()) return Behaviors.stopped();
+    if (storing.isEmpty() && keys.idle()) return Behaviors.stopped();
     return Behaviors.receive(Command.class)
         .onMessage(Stored.class, stored -> {
           onStored(stored);
-          return storing.isEmpty() ? Behaviors.stopped() : Behaviors.same();
+          return stoppedWhenDone();
         })
         .onMessage(NotStored.class, notStored -> {
           failStoring(notStored);
-          return storing.isEmpty() ? Behaviors.stopped() : Behaviors.same();
+          return stoppedWhenDone();
+        })
+        .onMessage(KeyLookedUp.class, looked -> {
+          onKeyLookedUp(looked, false);
+          return stoppedWhenDone();
         })
         .onSignal(PostStop.class, this::onPostStop)
         .build();
+  }
+
+  private Behavior<Command> stoppedWhenDone() {
+    return storing.isEmpty() && keys.idle() ? Behaviors.stopped() : Behaviors.same();
   }
 
   private Behavior<Command> onPostStop(PostStop stopped) {
@@ -556,8 +727,13 @@ public final class RoomActor extends AbstractBehavior<RoomActor.Command> {
     return Behaviors.same();
   }
 
+  private Behavior<Command> onListUsers(ListUsers list) {
+    list.replyTo().tell(new Users(presence.users()));
+    return Behaviors.same();
+  }
+
   private Behavior<Command> storeDown(Request request) {
-    refuse(metrics, roomId, request, "the room's storage cannot be reached; nothing was stored or sent, try again");
+    refuse(metrics, roomId, request, STORE_DOWN);
     return Behaviors.same();
   }
 

@@ -124,7 +124,8 @@ final class RoomStart {
 
   /**
    * A room started while its node already hosts its maximum of rooms: every node that wakes it is
-   * told {@link NodeRooms.Refused} (its requests get TOO_MANY_ROOMS), and it stops at once.
+   * told {@link NodeRooms.Refused} (its requests get TOO_MANY_ROOMS), a server API call gets
+   * UNAVAILABLE, and it stops at once.
    */
   private Behavior<RoomActor.Command> refusing() {
     shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
@@ -135,6 +136,11 @@ final class RoomStart {
         .onMessage(RoomActor.Wake.class, wake -> {
           metrics.roomCapRefusals.increment();
           wake.node().tell(refused);
+          return Behaviors.same();
+        })
+        .onMessage(RoomActor.ApiCommand.class, call -> {
+          metrics.roomCapRefusals.increment();
+          call.replyTo().tell(new RoomActor.Failed(ErrorCode.UNAVAILABLE, refused.message()));
           return Behaviors.same();
         })
         .onMessageEquals(RoomActor.Stop.INSTANCE, Behaviors::stopped)

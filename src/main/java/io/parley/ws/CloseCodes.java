@@ -13,6 +13,8 @@ public final class CloseCodes {
   public static final int TOO_BIG = 1009;
   public static final int INTERNAL_ERROR = 1011;
   public static final int TOKEN_EXPIRED = 4001;
+  /** Disconnected through the server API: the client must not reconnect with the same token. */
+  public static final int DISCONNECTED = 4003;
 
   private CloseCodes() {}
 

@@ -50,6 +50,7 @@ class SettingsTableTest {
         Arguments.of("PARLEY_HISTORY_KEEP_MESSAGES", "0", "a whole number from 1 to 10000000"),
         Arguments.of("PARLEY_HISTORY_KEEP_FOR", "30s", "a duration from 1m to"),
         Arguments.of("PARLEY_RECOVERY_LIMIT", "0", "a whole number from 1 to 100000"),
+        Arguments.of("PARLEY_API_KEY", "0123456789abcdef,short", "comma-separated keys of 16-256 visible ASCII"),
         Arguments.of("PARLEY_ALLOWED_ORIGINS", "chat.example.com", "comma-separated origins"),
         Arguments.of("PARLEY_JWT_PUBLIC_KEY", "/no/such/key.pem", "the path of a readable file"),
         Arguments.of("PARLEY_JWT_JWKS_URL", "ftp://id.example.com/jwks.json", "an http:// or https:// URL"),
@@ -92,7 +93,8 @@ class SettingsTableTest {
   void aValueOutsideTheRangeIsOneLineNamingTheVariableTheValueAndWhatIsAllowed(
       String env, String value, String allowed) {
     List<String> problems = problemsWith(env, value);
-    String shown = value.isEmpty() ? "\"\"" : value;
+    boolean secret = SettingsTable.SETTINGS.stream().anyMatch(s -> s.env().equals(env) && s.rule().secret());
+    String shown = secret ? "(hidden)" : value.isEmpty() ? "\"\"" : value;
     assertThat(problems).hasSize(1);
     assertThat(problems.get(0))
         .startsWith(env + "=" + shown + ": must be ")
@@ -132,7 +134,9 @@ class SettingsTableTest {
         Arguments.of("PARLEY_PEKKO_LOG_LEVEL", "debug"),
         Arguments.of("PARLEY_LOG_FORMAT", "json"),
         Arguments.of("PARLEY_LOG_LEVEL", "warn"),
-        Arguments.of("PARLEY_NODE_NAME", "any name at all"));
+        Arguments.of("PARLEY_NODE_NAME", "any name at all"),
+        Arguments.of("PARLEY_API_KEY", ""),
+        Arguments.of("PARLEY_API_KEY", "k-2026-11-new-0123456789, k-2026-05-old-0123456789"));
   }
 
   @ParameterizedTest(name = "{0}={1}")

@@ -3,6 +3,7 @@ package io.parley.common;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.typesafe.config.ConfigFactory;
+import io.parley.client.Connections;
 import io.parley.protocol.ClientRequest;
 import io.parley.protocol.ErrorCode;
 import io.parley.protocol.RequestId;
@@ -118,5 +119,32 @@ class CborSerializationTest {
     assertThat(joined.ref()).isEqualTo(7);
     NodeRooms.Reply reply = (NodeRooms.Reply) roundTrips(ack);
     assertThat(reply.connectionId()).isEqualTo("c-1");
+  }
+
+  @Test
+  void serverApiCallsAndTheirAnswersRoundTrip() {
+    ActorRef<RoomActor.ApiReply> caller = kit.createTestProbe(RoomActor.ApiReply.class).ref();
+    for (RoomActor.Command command : List.<RoomActor.Command>of(
+        new RoomActor.Publish("{\"content\":\"ü \\ud83c\\udf89\",\"n\":[1,null]}", ANN, "deploy-1842", 1_795_000_000_000L, caller),
+        new RoomActor.Publish("{\"content\":\"x\"}", ANN, null, 0, caller),
+        new RoomActor.ReadHistory(40L, null, 50, caller),
+        new RoomActor.ReadHistory(null, null, 1, caller),
+        new RoomActor.ListUsers(caller))) {
+      assertThat(roundTrips(command)).isEqualTo(command);
+    }
+    for (RoomActor.ApiReply answer : List.<RoomActor.ApiReply>of(
+        new RoomActor.Published("m-1", 42, "e-1"),
+        new RoomActor.Users(List.of(ANN)),
+        new RoomActor.Failed(ErrorCode.UNAVAILABLE, "store down"))) {
+      assertThat(roundTrips(answer)).isEqualTo(answer);
+    }
+    RoomActor.HistoryPage page = (RoomActor.HistoryPage) roundTrips(new RoomActor.HistoryPage("e-1", 7, List.of(FRAME)));
+    assertThat(page.messages()).singleElement().isEqualTo(FRAME);
+    assertThat(page.seq()).isEqualTo(7);
+
+    ActorRef<Connections.UserDisconnected> disconnected = kit.createTestProbe(Connections.UserDisconnected.class).ref();
+    Connections.DisconnectUser disconnect = new Connections.DisconnectUser("u1", disconnected);
+    assertThat(roundTrips(disconnect)).isEqualTo(disconnect);
+    assertThat(roundTrips(new Connections.UserDisconnected(3))).isEqualTo(new Connections.UserDisconnected(3));
   }
 }

@@ -158,6 +158,24 @@ class RoomLogTest {
     }
   }
 
+  /** Past its window a key is new again, even before trimming has removed it: no conflict. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("stores")
+  void aKeyPastItsWindowIsStoredAgainBeforeTrimmingRemovedIt(Store store) throws Exception {
+    try (RoomLog log = RoomLog.open(store.settings())) {
+      String room = room();
+      await(log.load(room, 0));
+      await(log.append(room, message(1), "daily-report", Instant.now().minus(Duration.ofHours(25))));
+      assertThat(await(log.published(room, "daily-report"))).as("past its window").isEmpty();
+
+      RoomLog.Message again = message(2);
+      await(log.append(room, again, "daily-report", Instant.now()));
+      assertThat(await(log.published(room, "daily-report"))).contains(new RoomLog.Published(again.id(), 2));
+      await(log.append(room, message(3), null, Instant.now()));
+      assertThat(seqs(await(log.newest(room, 10)))).as("the room appends on").containsExactly(1L, 2L, 3L);
+    }
+  }
+
   @ParameterizedTest(name = "{0}")
   @MethodSource("stores")
   void aWipedStoreGivesTheRoomANewEpoch(Store store) throws Exception {

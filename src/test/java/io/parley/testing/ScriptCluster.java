@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -27,14 +28,24 @@ import java.util.concurrent.TimeUnit;
 public final class ScriptCluster implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final Path runDir;
+  private final Map<String, String> environment;
 
-  private ScriptCluster(Path runDir) {
+  private ScriptCluster(Path runDir, Map<String, String> environment) {
     this.runDir = runDir;
+    this.environment = environment;
   }
 
   /** Starts the three nodes and waits until all are ready; stops them again on failure. */
   public static ScriptCluster start(Path runDir) throws Exception {
-    ScriptCluster cluster = new ScriptCluster(runDir);
+    return start(runDir, Map.of());
+  }
+
+  /**
+   * As {@link #start(Path)}, with {@code environment} added to the script's (and so to the
+   * nodes'), e.g. {@code PARLEY_API_KEY}.
+   */
+  public static ScriptCluster start(Path runDir, Map<String, String> environment) throws Exception {
+    ScriptCluster cluster = new ScriptCluster(runDir, environment);
     Runtime.getRuntime().addShutdownHook(new Thread(cluster::close));
     try {
       cluster.run(Duration.ofMinutes(3), "start");
@@ -50,6 +61,7 @@ public final class ScriptCluster implements AutoCloseable {
     List<String> command = new ArrayList<>(List.of("scripts/cluster.sh"));
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    builder.environment().putAll(environment);
     builder.environment().put("PARLEY_CLUSTER_DIR", runDir.toString());
     Process process = builder.start();
     String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -9,6 +9,7 @@ import java.nio.file.Path;
  *   run [options]              every scenario, servers started here; see Runner and BENCHMARKS.md
  *   soak [options]             the soak run (steady chat and churn for --minutes); see Soak
  *   density [options]          3 nodes × --per-node idle sockets, then a reconnect storm; see ClusterDensity
+ *   publish [options]          the server API's publish calls, one node and three; see PublishBench
  *   bare-server --host --port  the bare pekko-http broadcast server
  *   jfr-summary FILE.jfr [deliveries/s µs-per-delivery]
  *   worker                     a socket-holding process driven on stdin (used by run)
@@ -26,6 +27,7 @@ public final class Main {
       }
       case "soak" -> System.exit(new Soak(args).run() ? 0 : 1);
       case "density" -> System.exit(new ClusterDensity(args).run() ? 0 : 1);
+      case "publish" -> System.exit(new PublishBench(args).run() ? 0 : 1);
       case "bare-server" -> BareServer.main(args);
       case "worker" -> Worker.main(args);
       case "jfr-summary" -> System.out.println(JfrSummary.summarize(Path.of(args[1]),
