@@ -67,7 +67,8 @@ public record ParleySettings(
     String devMode = config.getString("dev-mode").trim().toLowerCase();
     return new ParleySettings(
         config.getString("node-name"),
-        new HttpSettings(config.getString("http.host"), config.getInt("http.port"), origins),
+        new HttpSettings(config.getString("http.host"), config.getInt("http.port"), origins,
+            config.getDuration("http.idle-timeout")),
         jwtSettings,
         new WebSocketSettings(
             limits.getInt("max-frame-bytes"),

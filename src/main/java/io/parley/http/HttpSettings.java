@@ -1,13 +1,14 @@
 package io.parley.http;
 
+import java.time.Duration;
 import java.util.Locale;
 import java.util.Set;
 
 /**
- * {@code parley.http}: where to bind and which browser origins may connect (empty: all), each
- * {@linkplain #normalizeOrigin normalized}.
+ * {@code parley.http}: where to bind, which browser origins may connect (empty: all), each
+ * {@linkplain #normalizeOrigin normalized}, and how long a connection may idle before its upgrade.
  */
-public record HttpSettings(String host, int port, Set<String> allowedOrigins) {
+public record HttpSettings(String host, int port, Set<String> allowedOrigins, Duration idleTimeout) {
 
   /** Origins compare case-insensitively and without a trailing slash. */
   public static String normalizeOrigin(String origin) {
