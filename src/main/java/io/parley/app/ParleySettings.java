@@ -72,7 +72,8 @@ public record ParleySettings(
     return new ParleySettings(
         config.getString("node-name"),
         new HttpSettings(config.getString("http.host"), config.getInt("http.port"), origins,
-            config.getString("http.public-url").trim().replaceAll("/+$", "")),
+            config.getString("http.public-url").trim().replaceAll("/+$", ""),
+            config.getDuration("http.idle-timeout")),
         jwtSettings,
         new WebSocketSettings(
             limits.getInt("max-frame-bytes"),

@@ -48,6 +48,7 @@ final class SettingsTable {
       new Setting("parley.http.port", "PARLEY_HTTP_PORT", port()),
       new Setting("parley.http.allowed-origins", "PARLEY_ALLOWED_ORIGINS", origins()),
       new Setting("parley.http.public-url", "PARLEY_PUBLIC_URL", urlOrEmpty()),
+      new Setting("parley.http.idle-timeout", "PARLEY_HTTP_IDLE_TIMEOUT", duration(ofSeconds(1), ofDays(1))),
       new Setting("parley.jwt.secret", "PARLEY_JWT_SECRET", secret()),
       new Setting("parley.jwt.public-key", "PARLEY_JWT_PUBLIC_KEY", readableFileOrEmpty()),
       new Setting("parley.jwt.jwks-url", "PARLEY_JWT_JWKS_URL", urlOrEmpty()),
@@ -95,7 +96,6 @@ final class SettingsTable {
       new Setting("pekko.cluster.failure-detector.acceptable-heartbeat-pause", "PARLEY_FAILURE_DETECTOR_PAUSE", duration(ofSeconds(1), ofMinutes(1))),
       new Setting("pekko.cluster.split-brain-resolver.stable-after", "PARLEY_SBR_STABLE_AFTER", duration(ofSeconds(1), ofMinutes(5))),
       // conf/http.conf, conf/application.conf
-      new Setting("pekko.http.server.idle-timeout", "PARLEY_HTTP_IDLE_TIMEOUT", duration(ofSeconds(1), ofDays(1))),
       new Setting("pekko.loglevel", "PARLEY_PEKKO_LOG_LEVEL", oneOfAnyCase("OFF", "ERROR", "WARNING", "INFO", "DEBUG")),
       // conf/logback.xml reads these from the environment itself
       new Setting(null, "PARLEY_LOG_FORMAT", oneOf("text", "json")),
@@ -106,9 +106,7 @@ final class SettingsTable {
 
   static final List<Shorter> ORDER = List.of(
       new Shorter("PARLEY_PING_INTERVAL", "PARLEY_IDLE_TIMEOUT",
-          "a client must get a ping before it counts as idle"),
-      new Shorter("PARLEY_IDLE_TIMEOUT", "PARLEY_HTTP_IDLE_TIMEOUT",
-          "the HTTP layer's timeout is a backstop behind Parley's own"));
+          "a client must get a ping before it counts as idle"));
 
   /** One line per problem, in table order; empty when every value is allowed. */
   static List<String> problems(Config config, Map<String, String> environment) {

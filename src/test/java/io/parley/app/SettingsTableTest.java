@@ -167,14 +167,6 @@ class SettingsTableTest {
   }
 
   @Test
-  void theHttpIdleTimeoutMustStayBehindParleysOwn() {
-    Config config = ConfigFactory.parseMap(Map.of("pekko.http.server.idle-timeout", "30s"))
-        .withFallback(DEFAULTS);
-    assertThat(SettingsTable.problems(config, Map.of())).singleElement().asString()
-        .startsWith("PARLEY_IDLE_TIMEOUT=1m must be shorter than PARLEY_HTTP_IDLE_TIMEOUT=30s");
-  }
-
-  @Test
   void everyProblemIsReportedAtOnceOneLineEach() {
     Map<String, Object> bad = new HashMap<>();
     bad.put("parley.limits.max-frame-bytes", "abc");
