@@ -43,6 +43,8 @@ final class Servers {
     final List<Path> pidFiles = new ArrayList<>();
     /** Each Parley node's own embedded store, deleted when the server stops. */
     final List<Path> dataDirs = new ArrayList<>();
+    /** The processes of a store the benchmark runs for this server (PostgreSQL): their CPU is the store's. */
+    final List<Long> storePids = new ArrayList<>();
 
     Server(String name, Kind kind) {
       this.name = name;
