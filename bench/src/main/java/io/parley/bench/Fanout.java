@@ -232,12 +232,9 @@ final class Fanout implements AutoCloseable {
   }
 
   private void onAck(LoopStats s, long now, byte[] a, int off, int len) {
-    int q = WsEngine.indexOf(a, off, off + len, ID);
-    if (q < 0) return;
-    int p = q + ID.length;
-    long intended = 0;
-    while (p < off + len && a[p] >= '0' && a[p] <= '9') intended = intended * 10 + (a[p++] - '0');
-    intended += epoch;
+    long id = numberAfter(ID, a, off, len);
+    if (id < 0) return;
+    long intended = epoch + id;
     if (intended >= windowStart && intended < windowEnd) {
       s.ackMicros.recordValue(Math.max(0, Math.min((now - intended) / 1000, 600_000_000L)));
       s.acked++;
@@ -245,15 +242,21 @@ final class Fanout implements AutoCloseable {
   }
 
   private void onSeq(LoopStats s, int conn, byte[] a, int off, int len) {
-    int q = WsEngine.indexOf(a, off, off + len, SEQ);
-    if (q < 0) return;
-    int p = q + SEQ.length;
-    long seq = 0;
-    while (p < off + len && a[p] >= '0' && a[p] <= '9') seq = seq * 10 + (a[p++] - '0');
+    long seq = numberAfter(SEQ, a, off, len);
+    if (seq < 0) return;
     long last = lastSeq[conn];
     if (seq > last + 1 && last > 0) s.gaps += seq - last - 1;
     if (seq <= last) s.outOfOrder++;
     else lastSeq[conn] = seq;
+  }
+
+  /** The non-negative integer after the first {@code key} in the frame, or -1 without one. */
+  private static long numberAfter(byte[] key, byte[] a, int off, int len) {
+    int q = WsEngine.indexOf(a, off, off + len, key);
+    if (q < 0) return -1;
+    long n = 0;
+    for (int p = q + key.length; p < off + len && a[p] >= '0' && a[p] <= '9'; p++) n = n * 10 + (a[p] - '0');
+    return n;
   }
 
   private final class Sender implements Comparable<Sender> {
