@@ -9,6 +9,9 @@
 #   bench/run.sh density-quick  the same with 3 × 2,000 sockets (smoke test, ~5 min)
 #   bench/run.sh soak           the soak run: 30 min of steady chat and churn on one node (Soak.java)
 #   bench/run.sh publish        server API publish calls, one node and a 3-node cluster (PublishBench.java, ~5 min)
+#   bench/run.sh store          the room log: stored messages/s and ack latency on the embedded store and
+#                               PostgreSQL, fan-out CPU against the last main before the log (~35 min)
+#   bench/run.sh store-quick    the same, one short repetition (smoke test, ~10 min)
 #   bench/run.sh all --scenarios fanout --reps 5     any runner option after the mode
 #
 # BENCH_REF (default main): git ref built as the "previous main" baseline ("none" to skip; skipped
@@ -28,7 +31,18 @@ REF=${BENCH_REF:-main}
 GO_HUB_SRC=${GO_HUB_SRC:-../shared/baselines/go-hub}
 case "$MODE" in
   all|quick|density|density-quick|soak|publish) ;;
-  *) echo "usage: bench/run.sh [all|quick|density|density-quick|soak|publish] [options]" >&2; exit 2 ;;
+  # issue 11's numbers: the room log (a PostgreSQL of its own on 127.0.0.28:15432, from Debian's
+  # postgresql package), and the fan-out against BENCH_REF, by default the last main before the log
+  store|store-quick)
+    REF=${BENCH_REF:-723efea}
+    GO_HUB_SRC=none
+    if [ "$MODE" = store ]; then
+      MODE_ARGS=(--scenarios store --reps 3 --rates 10000,40000,100000)
+    else
+      MODE_ARGS=(--scenarios store --reps 1 --rates 20000 --store-rates 1000,5000 --duration 3
+        --min-window-deliveries 5000 --server-warmup 3)
+    fi ;;
+  *) echo "usage: bench/run.sh [all|quick|density|density-quick|soak|publish|store|store-quick] [options]" >&2; exit 2 ;;
 esac
 mkdir -p "$OUT"
 

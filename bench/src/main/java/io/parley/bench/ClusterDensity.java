@@ -29,7 +29,8 @@ import java.util.regex.Pattern;
 /**
  * The cluster-density scenario (issue "scale-out"): three Parley nodes as separate processes,
  * started like scripts/cluster.sh (docker/cluster.env's environment, then each node's addresses
- * and the seed nodes), {@code perNode} authenticated idle sockets opened to each node at once
+ * and the seed nodes, and a PostgreSQL they share for the room log: the benchmark's own, as
+ * Runner's), {@code perNode} authenticated idle sockets opened to each node at once
  * (several worker processes, {@code inflightPerNode} handshakes in flight per node, failed
  * attempts retried as the JS client would), a hold, then a reconnect storm: every socket reset at
  * once and every client back after the JS client's backoff with full jitter.
@@ -158,9 +159,14 @@ final class ClusterDensity {
     List<WorkerProcess> workers = new ArrayList<>();
     List<Thread> watchers = new ArrayList<>();
     Servers.Server cluster = null;
+    Postgres postgres = null;
     String started = Instant.now().toString();
     try {
       phase("starting");
+      postgres = Postgres.start(Path.of("/tmp/parley-bench-pg-density"), Runner.PG_HOST, Runner.PG_PORT,
+          out.resolve("pids"));
+      env.put("PARLEY_DB_URL", postgres.createDatabase("parley"));
+      env.put("PARLEY_DB_USER", "postgres");
       cluster = servers.startParley("density", jar, IPS, Runner.HTTP_PORT, Runner.CLUSTER_PORT, nodeJvm, "density",
           env);
       for (int n = 0; n < IPS.size(); n++) {
@@ -283,6 +289,7 @@ final class ClusterDensity {
       watching = false;
       for (WorkerProcess w : workers) w.close();
       if (cluster != null) servers.stop(cluster);
+      if (postgres != null) postgres.close();
     }
   }
 

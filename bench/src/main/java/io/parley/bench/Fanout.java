@@ -33,6 +33,11 @@ import org.HdrHistogram.Histogram;
  * omission. A message belongs to the measured window when its intended time is inside it; every
  * other member of its room must receive it (M-1 deliveries): what did not arrive by the end of the
  * drain is missing. {@code seq} gaps are counted per connection over new_message and ack frames.
+ *
+ * <p>Each send_message also carries its intended send time as its request {@code id}, which the
+ * server's {@code ack} echoes: so ack latency (ack receipt minus intended time) is measured the
+ * same way, for the window's messages. Parley acknowledges a message once its room log has stored
+ * it, so acks per second are stored messages per second.
  */
 final class Fanout implements AutoCloseable {
 
@@ -72,11 +77,29 @@ final class Fanout implements AutoCloseable {
       long rateLimited,
       long seqGaps,
       long outOfOrder,
-      Map<String, Double> serverMetrics) {}
+      Map<String, Double> serverMetrics,
+      long acked,
+      double ackP50,
+      double ackP99,
+      double ackP999,
+      double ackMax,
+      double storeCpu) {
+
+    /** Messages offered per second (senders × each one's rate). */
+    double offeredMessages() {
+      return senders * perSenderRate;
+    }
+
+    /** Window messages without an ack by the end of the drain. */
+    long ackMissing() {
+      return Math.max(0, messages - acked);
+    }
+  }
 
   private static final byte[] CONTENT = "\"content\":\"B|".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] TYPE = "\"type\":\"".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] SEQ = "\"seq\":".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] ID = "\"id\":".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] RATE_LIMITED = "RATE_LIMITED".getBytes(StandardCharsets.US_ASCII);
   private static final int CONTENT_BYTES = 100;
 
@@ -99,7 +122,9 @@ final class Fanout implements AutoCloseable {
   /** Written by one loop thread; {@code received} read by the controller while draining. */
   private static final class LoopStats {
     Histogram latencyMicros = new Histogram(600_000_000L, 3);
+    Histogram ackMicros = new Histogram(600_000_000L, 3);
     volatile long received;
+    volatile long acked;
     long sentMeasured;
     long errors;
     long rateLimited;
@@ -170,7 +195,10 @@ final class Fanout implements AutoCloseable {
           onDelivery(s, now, a, off, len);
           if (kind == 'n') onSeq(s, conn.index, a, off, len);
         }
-        case 'a' -> onSeq(s, conn.index, a, off, len); // ack of one's own message carries its seq
+        case 'a' -> { // ack of one's own message: its id is the intended send time, it carries the seq
+          onAck(s, now, a, off, len);
+          onSeq(s, conn.index, a, off, len);
+        }
         case 'e' -> {
           s.errors++;
           if (WsEngine.indexOf(a, off, off + len, RATE_LIMITED) >= 0) s.rateLimited++;
@@ -203,22 +231,38 @@ final class Fanout implements AutoCloseable {
     }
   }
 
+  private void onAck(LoopStats s, long now, byte[] a, int off, int len) {
+    long id = numberAfter(ID, a, off, len);
+    if (id < 0) return;
+    long intended = epoch + id;
+    if (intended >= windowStart && intended < windowEnd) {
+      s.ackMicros.recordValue(Math.max(0, Math.min((now - intended) / 1000, 600_000_000L)));
+      s.acked++;
+    }
+  }
+
   private void onSeq(LoopStats s, int conn, byte[] a, int off, int len) {
-    int q = WsEngine.indexOf(a, off, off + len, SEQ);
-    if (q < 0) return;
-    int p = q + SEQ.length;
-    long seq = 0;
-    while (p < off + len && a[p] >= '0' && a[p] <= '9') seq = seq * 10 + (a[p++] - '0');
+    long seq = numberAfter(SEQ, a, off, len);
+    if (seq < 0) return;
     long last = lastSeq[conn];
     if (seq > last + 1 && last > 0) s.gaps += seq - last - 1;
     if (seq <= last) s.outOfOrder++;
     else lastSeq[conn] = seq;
   }
 
+  /** The non-negative integer after the first {@code key} in the frame, or -1 without one. */
+  private static long numberAfter(byte[] key, byte[] a, int off, int len) {
+    int q = WsEngine.indexOf(a, off, off + len, key);
+    if (q < 0) return -1;
+    long n = 0;
+    for (int p = q + key.length; p < off + len && a[p] >= '0' && a[p] <= '9'; p++) n = n * 10 + (a[p] - '0');
+    return n;
+  }
+
   private final class Sender implements Comparable<Sender> {
     final WsEngine.Conn conn;
     final long period;
-    final byte[] prefix;
+    final String prefix;
     long next;
     long n;
 
@@ -226,24 +270,21 @@ final class Fanout implements AutoCloseable {
       this.conn = conn;
       this.period = period;
       this.next = first;
-      this.prefix = ("{\"type\":\"send_message\",\"room\":\"" + room(conn.index)
-          + "\",\"payload\":{\"content\":\"").getBytes(StandardCharsets.US_ASCII);
+      this.prefix = "{\"type\":\"send_message\",\"room\":\"" + room(conn.index) + "\",\"id\":";
     }
 
-    /** Content: B|conn|n|intended nanos since epoch|, padded with x to CONTENT_BYTES. */
+    /**
+     * id: intended nanos since epoch; content: B|conn|n|intended|, padded with x to
+     * CONTENT_BYTES.
+     */
     void send(long intended) {
-      StringBuilder content = new StringBuilder(CONTENT_BYTES)
-          .append("B|").append(conn.index).append('|').append(n++).append('|')
-          .append(intended - epoch).append('|');
-      while (content.length() < CONTENT_BYTES) content.append('x');
-      byte[] msg = new byte[prefix.length + CONTENT_BYTES + 3];
-      System.arraycopy(prefix, 0, msg, 0, prefix.length);
-      int p = prefix.length;
-      for (int i = 0; i < CONTENT_BYTES; i++) msg[p++] = (byte) content.charAt(i);
-      msg[p++] = '"';
-      msg[p++] = '}';
-      msg[p] = '}';
-      engine.sendText(conn, msg);
+      StringBuilder msg = new StringBuilder(prefix.length() + CONTENT_BYTES + 40).append(prefix)
+          .append(intended - epoch).append(",\"payload\":{\"content\":\"");
+      int content = msg.length();
+      msg.append("B|").append(conn.index).append('|').append(n++).append('|').append(intended - epoch).append('|');
+      while (msg.length() - content < CONTENT_BYTES) msg.append('x');
+      msg.append("\"}}");
+      engine.sendText(conn, msg.toString().getBytes(StandardCharsets.US_ASCII));
     }
 
     @Override
@@ -278,17 +319,19 @@ final class Fanout implements AutoCloseable {
   }
 
   /**
-   * Runs one step at {@code offered} deliveries per second: warm-up, measured window, drain.
-   * {@code serverPids} are the processes whose CPU counts; {@code metricsUrls} are scraped before
-   * and after the window.
+   * Runs one step at {@code offered} deliveries per second: warm-up, measured window, drain. The
+   * server's processes' CPU counts (its store's apart), its metrics are scraped before and after
+   * the window.
    */
-  Step step(double offered, List<Long> serverPids, List<String> metricsUrls) throws Exception {
-    return step(offered, settings.warmupSeconds(), settings.durationSeconds(), serverPids, metricsUrls);
+  Step step(double offered, Servers.Server server) throws Exception {
+    return step(offered, settings.warmupSeconds(), settings.durationSeconds(), server);
   }
 
   /** A step with its own warm-up and window lengths (the server warm-up after connecting). */
-  Step step(double offered, double warmupSeconds, double durationSeconds, List<Long> serverPids,
-      List<String> metricsUrls) throws Exception {
+  Step step(double offered, double warmupSeconds, double durationSeconds, Servers.Server server)
+      throws Exception {
+    List<Long> serverPids = server.pids();
+    List<String> metricsUrls = server.metricsUrls();
     int perMessage = settings.members() - 1;
     double messagesPerRoom = offered / perMessage / settings.rooms();
     int senders = (int) Math.min(settings.members(), Math.ceil(messagesPerRoom / settings.maxPerSender()));
@@ -319,8 +362,9 @@ final class Fanout implements AutoCloseable {
       final int loopIndex = l;
       engine.loop(l).call(() -> {
         s.latencyMicros.reset();
+        s.ackMicros.reset();
         s.received = 0;
-        s.sentMeasured = s.errors = s.rateLimited = s.gaps = s.outOfOrder = 0;
+        s.sentMeasured = s.acked = s.errors = s.rateLimited = s.gaps = s.outOfOrder = 0;
         engine.loop(loopIndex).ticker = schedule.queue.isEmpty() ? null : schedule;
         return null;
       }).get();
@@ -329,6 +373,7 @@ final class Fanout implements AutoCloseable {
     sleepUntil(mStart);
     Map<String, Double> m0 = scrape(metricsUrls);
     double cpu0 = Proc.cpuSeconds(serverPids);
+    double store0 = storeCpu(server);
     double gen0 = Proc.selfCpuSeconds();
     sleepUntil(mEnd);
     long drainDeadline = System.nanoTime() + (long) (settings.drainSeconds() * 1e9);
@@ -342,19 +387,24 @@ final class Fanout implements AutoCloseable {
       sent += engine.loop(l).call(() -> schedule.s.sentMeasured).get();
     }
     long expected = sent * perMessage;
-    while (System.nanoTime() < drainDeadline && received() < expected) Proc.sleep(20);
+    // Parley and go-hub acknowledge every message (the bare server does not)
+    long acks = server.authenticated() ? sent : 0;
+    while (System.nanoTime() < drainDeadline && (received() < expected || acked() < acks)) Proc.sleep(20);
     double cpu1 = Proc.cpuSeconds(serverPids);
+    double store1 = storeCpu(server);
     double gen1 = Proc.selfCpuSeconds();
     Map<String, Double> m1 = scrape(metricsUrls);
     for (int l = 0; l < engine.loopCount(); l++) engine.loop(l).ticker = null;
 
     Histogram merged = new Histogram(600_000_000L, 3);
-    long received = 0, errors = 0, rateLimited = 0, gaps = 0, outOfOrder = 0;
+    Histogram ackMerged = new Histogram(600_000_000L, 3);
+    long received = 0, acked = 0, errors = 0, rateLimited = 0, gaps = 0, outOfOrder = 0;
     for (int l = 0; l < engine.loopCount(); l++) {
       final LoopStats s = stats[l];
-      Histogram copy = engine.loop(l).call(() -> s.latencyMicros.copy()).get();
-      merged.add(copy);
+      merged.add(engine.loop(l).call(() -> s.latencyMicros.copy()).get());
+      ackMerged.add(engine.loop(l).call(() -> s.ackMicros.copy()).get());
       received += s.received;
+      acked += s.acked;
       errors += s.errors;
       rateLimited += s.rateLimited;
       gaps += s.gaps;
@@ -374,12 +424,30 @@ final class Fanout implements AutoCloseable {
         merged.getValueAtPercentile(99.9) / 1000.0,
         merged.getMaxValue() / 1000.0,
         cpu, cpu > 0 ? received / cpu : 0, gen1 - gen0,
-        errors, rateLimited, gaps, outOfOrder, delta);
+        errors, rateLimited, gaps, outOfOrder, delta,
+        acked,
+        ackMerged.getValueAtPercentile(50) / 1000.0,
+        ackMerged.getValueAtPercentile(99) / 1000.0,
+        ackMerged.getValueAtPercentile(99.9) / 1000.0,
+        ackMerged.getMaxValue() / 1000.0,
+        store1 - store0);
   }
 
   private long received() {
     long sum = 0;
     for (LoopStats s : stats) sum += s.received;
+    return sum;
+  }
+
+  private long acked() {
+    long sum = 0;
+    for (LoopStats s : stats) sum += s.acked;
+    return sum;
+  }
+
+  private static double storeCpu(Servers.Server server) {
+    double sum = 0;
+    for (long pid : server.storePids) sum += Proc.treeCpuSeconds(pid);
     return sum;
   }
 

@@ -29,11 +29,36 @@ final class Proc {
 
   /** utime + stime of the process, in seconds (all its threads, GC and JIT included). */
   static double cpuSeconds(long pid) {
+    String[] f = stat(pid);
+    return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / TICKS;
+  }
+
+  /**
+   * CPU of a process and everything it started, in seconds: its own utime + stime, its reaped
+   * children's (cutime + cstime), and those of its live descendants. A child that ends between two
+   * readings moves from the live ones to the reaped ones, so the sum only grows (e.g. PostgreSQL's
+   * postmaster and its backends).
+   */
+  static double treeCpuSeconds(long pid) {
+    String[] f = stat(pid);
+    double sum = (Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14]))
+        / TICKS;
+    for (ProcessHandle child : ProcessHandle.of(pid).map(p -> p.descendants().toList()).orElse(List.of())) {
+      try {
+        sum += cpuSeconds(child.pid());
+      } catch (IllegalStateException ended) {
+        // ended since it was listed: its parent counts it once reaped
+      }
+    }
+    return sum;
+  }
+
+  /** /proc/PID/stat's fields after the ")" that closes the command name (state, field 3, first). */
+  private static String[] stat(long pid) {
     try {
       String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-      // fields after the ")" that closes the command name: state is field 3; utime 14, stime 15
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / TICKS;
+      // utime is field 14 (index 11 here), stime 15, cutime 16, cstime 17
+      return stat.substring(stat.lastIndexOf(')') + 2).split(" ");
     } catch (IOException e) {
       throw new IllegalStateException("cannot read /proc/" + pid + "/stat", e);
     }

@@ -162,6 +162,8 @@ final class Report {
       md.append('\n');
     }
 
+    if (!servers(records, "store").isEmpty()) store(md, run);
+
     List<String> idleServers = servers(records, "idle");
     if (!idleServers.isEmpty()) {
       List<Integer> counts = run.idleCounts;
@@ -214,6 +216,87 @@ final class Report {
       }
     }
     return md.toString();
+  }
+
+  /** Issue 11's numbers: stored messages per second and ack latency per store, fan-out against the reference. */
+  private static void store(StringBuilder md, Runner run) {
+    List<Runner.Record> records = run.records;
+    md.append("## Room log: stored messages per second and ack latency (`store`)\n\n")
+        .append(String.format(Locale.ROOT, "%d rooms × %d members: the first member of each room posts (at most %.0f"
+            + " messages/s each, the server's rate limit raised to twice that; a faster room adds posters), the"
+            + " others read. Parley acknowledges a message once its room log has stored it, so acks per second are"
+            + " stored messages per second. Ack latency: from the message's intended send time to its ack (open"
+            + " loop); delivery p99: to the readers' new_message. Parley CPU: the server process (with the embedded"
+            + " store inside it); PostgreSQL CPU: its postmaster and backends; both per stored message. %s acknowledges"
+            + " without a log (the version before it).%n%n",
+            run.storeRooms, run.storeMembers, run.storeMaxPerSender, run.refJar == null ? "A reference" : run.refName))
+        .append("| server | offered messages/s | n | stored (acked) /s | ack p50 ms | ack p99 ms | ack p99.9 ms"
+            + " | ack max ms | delivery p99 ms | acks missing | deliveries missing | seq gaps | errors"
+            + " | Parley CPU µs/message | PostgreSQL CPU µs/message |\n")
+        .append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    List<String> storeServers = servers(records, "store");
+    for (String server : storeServers) {
+      for (double rate : rates(records, "store", server)) {
+        List<Fanout.Step> steps = steps(records, "store", server, rate);
+        md.append(String.format(Locale.ROOT,
+            "| %s | %.0f | %d | **%.0f** | %.1f | **%.1f** | %.1f | %.1f | %.1f | %.0f | %.0f | %.0f | %.0f | %.1f | %s |%n",
+            server, med(steps, Fanout.Step::offeredMessages), steps.size(),
+            med(steps, s -> s.acked() / s.windowSeconds()), med(steps, Fanout.Step::ackP50),
+            med(steps, Fanout.Step::ackP99), med(steps, Fanout.Step::ackP999), med(steps, Fanout.Step::ackMax),
+            med(steps, Fanout.Step::p99), med(steps, s -> s.ackMissing()), med(steps, s -> s.missing()),
+            med(steps, s -> s.seqGaps()), med(steps, s -> s.errors()),
+            med(steps, s -> s.acked() > 0 ? s.serverCpu() / s.acked() * 1e6 : Double.NaN),
+            steps.stream().allMatch(s -> s.storeCpu() == 0) ? "–" : String.format(Locale.ROOT, "%.1f",
+                med(steps, s -> s.acked() > 0 ? s.storeCpu() / s.acked() * 1e6 : Double.NaN))));
+      }
+    }
+
+    md.append("\n### Against issue 11's targets\n\n"
+        + "Stored in full: the highest offered rate of a repetition whose every message was acknowledged (none"
+        + " missing, no error, at least 97 % of the offered rate, ack p99 under 1 s), then the median over the"
+        + " repetitions. Fan-out: Parley's server CPU per delivery divided by the reference's, in the same"
+        + " repetition, then the median.\n\n"
+        + "| target | server | measured | verdict |\n|---|---|---|---|\n");
+    for (String server : storeServers) {
+      if (server.equals(run.refName)) continue;
+      List<Double> full = new ArrayList<>();
+      for (int rep : reps(records)) {
+        double best = 0;
+        for (Runner.Record r : records) {
+          Fanout.Step s = r.step();
+          if (!r.scenario().equals("store") || !r.server().equals(server) || r.rep() != rep) continue;
+          if (s.ackMissing() == 0 && s.errors() == 0 && s.acked() / s.windowSeconds() >= 0.97 * s.offeredMessages()
+              && s.ackP99() < 1000) {
+            best = Math.max(best, s.offeredMessages());
+          }
+        }
+        if (records.stream().anyMatch(r -> r.scenario().equals("store") && r.server().equals(server) && r.rep() == rep)) {
+          full.add(best);
+        }
+      }
+      double stored = median(full);
+      md.append(String.format(Locale.ROOT, "| stored messages/s per node ≥ 5,000 | %s | %.0f stored in full (n=%d) | %s |%n",
+          server, stored, full.size(), stored >= 5000 ? "met" : "not met"));
+      List<Fanout.Step> at1k = records.stream()
+          .filter(r -> r.scenario().equals("store") && r.server().equals(server)
+              && Math.abs(r.step().offeredMessages() - 1000) < 1)
+          .map(Runner.Record::step).toList();
+      double p99 = med(at1k, Fanout.Step::ackP99);
+      md.append(String.format(Locale.ROOT, "| ack p99 at 1,000 messages/s ≤ 20 ms | %s | p50 %.1f ms, p99 %.1f ms (n=%d) | %s |%n",
+          server, med(at1k, Fanout.Step::ackP50), p99, at1k.size(),
+          at1k.isEmpty() ? "not measured" : p99 <= 20 ? "met" : "not met"));
+    }
+    for (double rate : rates(records, "fanout", "parley")) {
+      List<Double> ratios = ratios(records, "fanout", "parley", "fanout", run.refName, rate, Report::cpuPerDelivery);
+      if (ratios.isEmpty()) continue;
+      double r = median(ratios);
+      md.append(String.format(Locale.ROOT,
+          "| fan-out %d × %d: CPU per delivery within 10 %% of the version before the log | parley ÷ %s at %.0f"
+              + " deliveries/s | %s (%.2f ÷ %.2f µs) | %s |%n",
+          run.rooms, run.members, run.refName, rate, ratio(ratios), med(steps(records, "fanout", "parley", rate), Report::cpuPerDelivery),
+          med(steps(records, "fanout", run.refName, rate), Report::cpuPerDelivery), r <= 1.10 ? "met" : "not met"));
+    }
+    md.append('\n');
   }
 
   /** Server CPU per delivery in µs; NaN when nothing arrived. */

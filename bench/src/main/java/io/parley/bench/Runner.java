@@ -1,13 +1,13 @@
 package io.parley.bench;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -25,6 +25,9 @@ final class Runner {
   static final List<String> CLUSTER_IPS = List.of("127.0.0.22", "127.0.0.23", "127.0.0.24");
   static final int HTTP_PORT = 18080;
   static final int CLUSTER_PORT = 12552;
+  /** The benchmark's own PostgreSQL (Postgres), for the room log of a cluster and of the PostgreSQL store. */
+  static final String PG_HOST = "127.0.0.28";
+  static final int PG_PORT = 15432;
   static final String GO_HUB = "go-hub";
   /** Sockets one worker process holds at most (the 20,000 open files limit, with room to spare). */
   static final int SOCKETS_PER_WORKER = 9_500;
@@ -58,6 +61,16 @@ final class Runner {
   final int members;
   final double maxPerSender;
   final int generatorThreads;
+  /** The room log's scenario: messages per second, rooms of posters and readers, their pace. */
+  final List<Double> storeRates;
+  final int storeRooms;
+  final int storeMembers;
+  final double storeMaxPerSender;
+  final double storeWarmupRate;
+  /** Where the benchmark's own PostgreSQL listens (on loopback, a port of its own) and keeps its files. */
+  final String pgHost;
+  final int pgPort;
+  final Path pgDir;
 
   /** Extra Parley servers: name → extra JVM options (config overrides as -D...), for A/B of settings. */
   final Map<String, List<String>> variants = new LinkedHashMap<>();
@@ -67,6 +80,9 @@ final class Runner {
   /** Scenarios that failed (a server that died, sockets that did not connect): the run goes on. */
   final List<String> failures = new ArrayList<>();
   private Servers servers;
+  /** Started by the first scenario that needs it (the PostgreSQL store, a cluster), stopped at the end. */
+  private Postgres postgres;
+  private int databases;
   private long t0;
   private int sourceCounter;
 
@@ -106,6 +122,15 @@ final class Runner {
     members = Integer.parseInt(Main.option(args, "--members", "200"));
     maxPerSender = Double.parseDouble(Main.option(args, "--max-per-sender", "10"));
     generatorThreads = Integer.parseInt(Main.option(args, "--generator-threads", "2"));
+    storeRates = doubles(Main.option(args, "--store-rates", "1000,2500,5000,7500,10000,15000,20000"));
+    storeRooms = Integer.parseInt(Main.option(args, "--store-rooms", "200"));
+    storeMembers = Integer.parseInt(Main.option(args, "--store-members", "2"));
+    storeMaxPerSender = Double.parseDouble(Main.option(args, "--store-max-per-sender", "100"));
+    storeWarmupRate = Double.parseDouble(Main.option(args, "--store-warmup-rate", "2000"));
+    if (storeMembers < 2) throw new IllegalArgumentException("--store-members: at least 2 (a poster and a reader)");
+    pgHost = Main.option(args, "--pg-host", PG_HOST);
+    pgPort = Integer.parseInt(Main.option(args, "--pg-port", Integer.toString(PG_PORT)));
+    pgDir = Path.of(Main.option(args, "--pg-dir", "/tmp/parley-bench-pg-" + pgPort));
     variantScenarios = Set.of(Main.option(args, "--variant-scenarios", "fanout").split(","));
     for (String v : Main.option(args, "--variants", "").split(";")) {
       if (v.isBlank()) continue;
@@ -169,20 +194,37 @@ final class Runner {
           if (goHub != null) fanout(GO_HUB, rep, null, List.of(SINGLE_IP), clusterRates, List.of());
         }
       }
+      if (scenarios.contains("store")) {
+        if (!scenarios.contains("fanout")) {
+          // storage is paid per message, not per recipient: the fan-out's CPU per delivery against
+          // the version before the room log (the reference), in the same repetition
+          fanout("parley", rep, parleyJar, List.of(SINGLE_IP), rates, serverJvm);
+          if (refJar != null) fanout(refName, rep, refJar, List.of(SINGLE_IP), rates, serverJvm);
+        }
+        store("parley-embedded", rep, parleyJar, false);
+        store("parley-postgres", rep, parleyJar, true);
+        if (refJar != null) store(refName, rep, refJar, false); // acks without a log: what storing adds
+      }
       writeSummary(t0);
     }
     if (scenarios.contains("profile")) {
       profile("parley", parleyJar);
       profile("bare", null);
     }
+    if (postgres != null) postgres.close();
     writeSummary(t0);
     System.out.println("done in " + Math.round((System.nanoTime() - t0) / 1e9) + " s: " + out.resolve("summary.md"));
   }
 
-  /** Parley from {@code jar}; without a jar, go-hub by its name, else the bare server. */
-  private Servers.Server start(String name, Path jar, List<String> ips, List<String> jvm, String tag)
-      throws IOException {
-    if (jar != null) return servers.startParley(name, jar, ips, HTTP_PORT, CLUSTER_PORT, jvm, tag);
+  /**
+   * Parley from {@code jar} with {@code env} added to the benchmark's; without a jar, go-hub by its
+   * name, else the bare server.
+   */
+  private Servers.Server start(String name, Path jar, List<String> ips, List<String> jvm, String tag,
+      Map<String, String> env) throws IOException {
+    if (jar != null) {
+      return servers.startParley(name, jar, ips, HTTP_PORT, CLUSTER_PORT, jvm, tag, servers.parleyEnv(env));
+    }
     if (name.equals(GO_HUB)) return servers.startGoHub(name, goHub, ips.get(0), HTTP_PORT, tag);
     return servers.startBare(name, ips.get(0), HTTP_PORT, jvm, tag);
   }
@@ -205,7 +247,7 @@ final class Runner {
     List<WorkerProcess> workers = new ArrayList<>();
     Servers.Server server = null;
     try {
-      server = start(name, jar, List.of(SINGLE_IP), jvm(serverJvm, name), tag);
+      server = start(name, jar, List.of(SINGLE_IP), jvm(serverJvm, name), tag, Map.of());
       for (int w = 0; w < workerCount; w++) workers.add(new WorkerProcess(servers, tag + "-worker" + (w + 1)));
       Idle idle = new Idle(server, path, server.authenticated() ? SECRET : null, workers, sources(workerCount),
           idleSettle, idleWindow);
@@ -218,29 +260,83 @@ final class Runner {
     }
   }
 
+  /**
+   * What a sweep offers: {@code rooms} of {@code members} (the first of each room send, each at
+   * most {@code maxPerSender} per second), a warm-up rate and the measured rates, in deliveries per
+   * second; {@code scenario} names its records.
+   */
+  private record Load(String scenario, int rooms, int members, double maxPerSender, String roomPrefix,
+      double warmupRate, List<Double> rates) {}
+
+  /** The fan-out: {@code stepRates} on one node ({@code fanout}), or on a cluster ({@code cluster}). */
   private void fanout(String name, int rep, Path jar, List<String> ips, List<Double> stepRates, List<String> jvm) {
-    String what = "fanout " + name + " rep " + rep;
+    // a cluster keeps its room log in PostgreSQL (an embedded store per node would fork history)
+    sweep(name, rep, jar, ips, jvm, ips.size() > 1, Map.of(),
+        new Load(ips.size() > 1 ? "cluster" : "fanout", rooms, members, maxPerSender, "bench-r", serverWarmupRate,
+            stepRates));
+  }
+
+  /**
+   * The room log (issue 11): many rooms of a poster and a reader at {@code storeRates} messages
+   * per second, on the embedded store or (with {@code database}) the benchmark's PostgreSQL. A
+   * poster sends above the protocol's 20 per second, so the rate limit is raised to twice its pace.
+   */
+  private void store(String name, int rep, Path jar, boolean database) {
+    Map<String, String> env = Map.of(
+        "PARLEY_RATE_PER_SECOND", Long.toString(Math.round(2 * storeMaxPerSender)),
+        "PARLEY_RATE_BURST", Long.toString(Math.round(4 * storeMaxPerSender)));
+    int perMessage = storeMembers - 1;
+    sweep(name, rep, jar, List.of(SINGLE_IP), serverJvm, database, env,
+        new Load("store", storeRooms, storeMembers, storeMaxPerSender, "store-r", storeWarmupRate * perMessage,
+            storeRates.stream().map(r -> r * perMessage).toList()));
+  }
+
+  /**
+   * Starts the server (with {@code database}: its room log in a new database of the benchmark's
+   * PostgreSQL, whose CPU then counts apart), connects the load's sockets, warms up, then measures
+   * one step per rate until one saturates.
+   */
+  private void sweep(String name, int rep, Path jar, List<String> ips, List<String> jvm, boolean database,
+      Map<String, String> env, Load load) {
+    String what = load.scenario() + " " + name + " rep " + rep;
     announce(what);
-    String tag = "fanout-" + name + "-" + rep;
+    String tag = load.scenario() + "-" + name + "-" + rep;
     Servers.Server server = null;
     Fanout fanout = null;
     try {
-      server = start(name, jar, ips, jvm, tag);
-      fanout = new Fanout(settings(server));
+      Map<String, String> all = new HashMap<>(env);
+      if (database) {
+        all.put("PARLEY_DB_URL", postgres().createDatabase("parley_" + (++databases)));
+        all.put("PARLEY_DB_USER", "postgres");
+      }
+      server = start(name, jar, ips, jvm, tag, all);
+      if (database) server.storePids.add(postgres.pid());
+      fanout = new Fanout(new Fanout.Settings(server.http, server.authenticated(), SECRET, load.rooms(),
+          load.members(), sources(2), generatorThreads, load.maxPerSender(), warmup, duration, drain,
+          load.roomPrefix()));
       double connectSeconds = fanout.connect(new Jwt(SECRET));
-      System.out.printf("  %d sockets joined in %.1f s%n", rooms * members, connectSeconds);
-      warm(fanout, server);
-      for (double rate : stepRates) {
-        Fanout.Step step = fanout.step(rate, warmup, Math.max(duration, minWindowDeliveries / rate), server.pids(),
-            server.metricsUrls());
-        add(new Record(ips.size() > 1 ? "cluster" : "fanout", name, rep, ips.size(), step, null));
+      System.out.printf("  %d sockets joined in %.1f s%n", load.rooms() * load.members(), connectSeconds);
+      warm(fanout, server, load.warmupRate());
+      boolean acks = server.authenticated(); // Parley and go-hub acknowledge each message; the bare server does not
+      for (double rate : load.rates()) {
+        Fanout.Step step = fanout.step(rate, warmup, Math.max(duration, minWindowDeliveries / rate), server);
+        add(new Record(load.scenario(), name, rep, ips.size(), step, null));
         System.out.printf(Locale.ROOT,
             "  offered %6.0f/s: got %6.0f/s p50 %.1f p99 %.1f p99.9 %.1f max %.1f ms, missing %d, gaps %d,"
                 + " errors %d, %.0f deliveries/CPU-s (server %.2f s, generator %.2f s)%n",
             rate, step.deliveriesPerSecond(), step.p50(), step.p99(), step.p999(), step.max(),
             step.missing(), step.seqGaps(), step.errors(), step.deliveriesPerCpuSecond(),
             step.serverCpu(), step.generatorCpu());
-        boolean saturated = step.missing() > step.expected() / 50 || step.p99() > 3000;
+        if (acks) {
+          System.out.printf(Locale.ROOT, "  acks: %.0f messages/s offered, %.0f acked/s, p50 %.1f p99 %.1f max %.1f ms,"
+                  + " %d missing; server CPU %.1f µs per message%s%n",
+              step.offeredMessages(), step.acked() / step.windowSeconds(), step.ackP50(), step.ackP99(),
+              step.ackMax(), step.ackMissing(), step.serverCpu() / Math.max(1, step.acked()) * 1e6,
+              database ? String.format(Locale.ROOT, ", PostgreSQL %.1f µs", step.storeCpu() / Math.max(1, step.acked()) * 1e6)
+                  : "");
+        }
+        boolean saturated = step.missing() > step.expected() / 50 || step.p99() > 3000
+            || acks && (step.ackMissing() > step.messages() / 50 || step.ackP99() > 3000);
         if (saturated) {
           System.out.println("  saturated: higher rates skipped");
           break;
@@ -255,19 +351,22 @@ final class Runner {
     }
   }
 
-  /** JIT and GC settle before anything is measured: an unmeasured step. */
-  private void warm(Fanout fanout, Servers.Server server) throws Exception {
-    if (serverWarmup <= 0) return;
-    Fanout.Step w = fanout.step(serverWarmupRate, 0, serverWarmup, server.pids(), server.metricsUrls());
-    System.out.printf(Locale.ROOT, "  server warm-up: %.0f s at %.0f/s (%.0f deliveries/CPU-s, p99 %.0f ms), not counted%n",
-        serverWarmup, serverWarmupRate, w.deliveriesPerCpuSecond(), w.p99());
-    Proc.sleep(2000);
+  /** The benchmark's PostgreSQL, started on first use. */
+  private Postgres postgres() throws IOException {
+    if (postgres == null) {
+      System.out.printf("  starting PostgreSQL on %s:%d in %s%n", pgHost, pgPort, pgDir);
+      postgres = Postgres.start(pgDir, pgHost, pgPort, out.resolve("pids"));
+    }
+    return postgres;
   }
 
-  private Fanout.Settings settings(Servers.Server server) {
-    List<InetSocketAddress> addresses = server.http;
-    return new Fanout.Settings(addresses, server.authenticated(), SECRET, rooms, members,
-        sources(2), generatorThreads, maxPerSender, warmup, duration, drain, "bench-r");
+  /** JIT and GC settle before anything is measured: an unmeasured step at {@code rate} deliveries/s. */
+  private void warm(Fanout fanout, Servers.Server server, double rate) throws Exception {
+    if (serverWarmup <= 0) return;
+    Fanout.Step w = fanout.step(rate, 0, serverWarmup, server);
+    System.out.printf(Locale.ROOT, "  server warm-up: %.0f s at %.0f/s (%.0f deliveries/CPU-s, p99 %.0f ms), not counted%n",
+        serverWarmup, rate, w.deliveriesPerCpuSecond(), w.p99());
+    Proc.sleep(2000);
   }
 
   /** JFR on the server over one measured fan-out step at {@code profileRate}. */
@@ -278,15 +377,15 @@ final class Runner {
     Servers.Server server = null;
     Fanout fanout = null;
     try {
-      server = start(name, jar, List.of(SINGLE_IP), serverJvm, tag);
+      server = start(name, jar, List.of(SINGLE_IP), serverJvm, tag, Map.of());
       fanout = new Fanout(new Fanout.Settings(server.http, server.authenticated(), SECRET, rooms, members,
           sources(2), generatorThreads, maxPerSender, warmup, duration * 2, drain, "bench-r"));
       fanout.connect(new Jwt(SECRET));
-      warm(fanout, server);
+      warm(fanout, server, serverWarmupRate);
       long pid = server.pids().get(0);
       Path jfr = out.resolve("profile-" + name + ".jfr").toAbsolutePath();
       Proc.jcmd(pid, "JFR.start", "name=bench", "settings=profile");
-      Fanout.Step step = fanout.step(profileRate, server.pids(), server.metricsUrls());
+      Fanout.Step step = fanout.step(profileRate, server);
       Proc.jcmd(pid, "JFR.stop", "name=bench", "filename=" + jfr);
       add(new Record("profile", name, 0, 1, step, null));
       String summary = JfrSummary.summarize(jfr, step.deliveriesPerSecond(),
@@ -330,6 +429,15 @@ final class Runner {
     m.put("profile rate", profileRate);
     m.put("server warm-up", serverWarmup + " s at " + serverWarmupRate + "/s");
     m.put("idle warm-up connections", idleWarmup);
+    if (scenarios.contains("store")) {
+      m.put("store rates (messages/s)", storeRates);
+      m.put("store rooms x members", storeRooms + " x " + storeMembers);
+      m.put("store max per sender /s", storeMaxPerSender);
+      m.put("store warm-up rate (messages/s)", storeWarmupRate);
+    }
+    if (scenarios.contains("store") || scenarios.contains("cluster")) {
+      m.put("PostgreSQL", pgHost + ":" + pgPort + " (" + pgDir + ")");
+    }
     m.put(GO_HUB, goHub == null ? "not measured" : goHub.toString());
     variants.forEach((k, v) -> m.put(k, String.join(" ", v)));
     m.put("reference", refJar == null ? "none" : refName + " (" + refJar + ")");

@@ -10,10 +10,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * Server processes under test, started and stopped by the benchmark itself. Every process has a
@@ -38,6 +41,10 @@ final class Servers {
     final List<Process> processes = new ArrayList<>();
     final List<InetSocketAddress> http = new ArrayList<>();
     final List<Path> pidFiles = new ArrayList<>();
+    /** Each Parley node's own embedded store, deleted when the server stops. */
+    final List<Path> dataDirs = new ArrayList<>();
+    /** The processes of a store the benchmark runs for this server (PostgreSQL): their CPU is the store's. */
+    final List<Long> storePids = new ArrayList<>();
 
     Server(String name, Kind kind) {
       this.name = name;
@@ -83,17 +90,30 @@ final class Servers {
 
   /**
    * Parley from {@code jar}: one node per address (a cluster when several), HTTP on {@code
-   * httpPort}, Artery on {@code clusterPort}, the benchmark's JWT secret, dev mode off.
+   * httpPort}, Artery on {@code clusterPort}, with {@link #parleyEnv}.
    */
   Server startParley(String name, Path jar, List<String> ips, int httpPort, int clusterPort,
       List<String> jvm, String logTag) throws IOException {
-    return startParley(name, jar, ips, httpPort, clusterPort, jvm, logTag,
-        Map.of("PARLEY_JWT_SECRET", secret, "PARLEY_DEV_MODE", "off"));
+    return startParley(name, jar, ips, httpPort, clusterPort, jvm, logTag, parleyEnv(Map.of()));
+  }
+
+  /**
+   * The benchmark's environment for Parley: its JWT secret, dev mode off, and no per-node limit
+   * on upgrades per second (the generator opens its sockets hundreds at a time; the limit would
+   * measure itself), then {@code extra}.
+   */
+  Map<String, String> parleyEnv(Map<String, String> extra) {
+    Map<String, String> env = new HashMap<>(Map.of("PARLEY_JWT_SECRET", secret, "PARLEY_DEV_MODE", "off",
+        "PARLEY_MAX_CONNECT_RATE", "1000000", "PARLEY_CONNECT_BURST", "1000000"));
+    env.putAll(extra);
+    return env;
   }
 
   /**
    * Parley with {@code baseEnv} (e.g. docker/cluster.env's), then each node's own name, addresses,
-   * ports and seed nodes, as scripts/cluster.sh gives them.
+   * ports and seed nodes, as scripts/cluster.sh gives them, and, unless {@code baseEnv} sets
+   * PARLEY_DATA_DIR, an empty directory of its own under {@code data/} for the embedded store
+   * (unused when PARLEY_DB_URL names PostgreSQL).
    */
   Server startParley(String name, Path jar, List<String> ips, int httpPort, int clusterPort,
       List<String> jvm, String logTag, Map<String, String> baseEnv) throws IOException {
@@ -113,6 +133,12 @@ final class Servers {
       env.put("PARLEY_CLUSTER_HOST", ip);
       env.put("PARLEY_CLUSTER_PORT", Integer.toString(clusterPort));
       env.put("PARLEY_NODE_NAME", name + "-" + (n + 1));
+      if (!env.containsKey("PARLEY_DATA_DIR")) {
+        Path data = dir.resolve("data").resolve(logTag + "-" + (n + 1));
+        deleteRecursively(data); // a repeated tag starts empty all the same
+        env.put("PARLEY_DATA_DIR", data.toAbsolutePath().toString());
+        server.dataDirs.add(data);
+      }
       if (ips.size() > 1) env.put("PARLEY_SEED_NODES", String.join(",", seeds));
       start(server, pb, logTag + "-" + (n + 1));
       server.http.add(new InetSocketAddress(ip, httpPort));
@@ -212,7 +238,22 @@ final class Servers {
         // best effort
       }
     }
+    for (Path data : server.dataDirs) {
+      try {
+        deleteRecursively(data);
+      } catch (IOException e) {
+        System.err.println("cannot delete " + data + ": " + e);
+      }
+    }
     live.remove(server);
+  }
+
+  /** Deletes a directory and everything in it (a server's store); nothing when it does not exist. */
+  static void deleteRecursively(Path path) throws IOException {
+    if (!Files.exists(path)) return;
+    try (Stream<Path> all = Files.walk(path)) {
+      for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+    }
   }
 
   /** A generator worker process (io.parley.bench.Worker), driven on its stdin. */

@@ -93,7 +93,7 @@ final class Soak {
       churn = new Churn(address, jwt);
       long end = t0 + (long) (minutes * 60e9);
       while (System.nanoTime() < end) {
-        Fanout.Step step = steady.step(rate, server.pids(), server.metricsUrls());
+        Fanout.Step step = steady.step(rate, server);
         sample("running", server, steady, churn, step);
       }
       churn.stop();
