@@ -31,7 +31,7 @@ class ConnectStormIT {
 
   @BeforeAll
   static void start() throws Exception {
-    cluster = new ProcessCluster(StormLoad.HOSTS, StormLoad.quietNodes(), List.of("-Xmx512m"),
+    cluster = new ProcessCluster(StormLoad.HOSTS, StormLoad.nodeEnv(), List.of("-Xmx512m"),
         Path.of("target/connect-storm-it"));
     for (int i = 0; i < cluster.size(); i++) {
       cluster.startNext();

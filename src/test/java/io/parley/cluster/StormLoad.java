@@ -3,6 +3,7 @@ package io.parley.cluster;
 import io.parley.testing.NodeProcess;
 import io.parley.testing.ProcessCluster;
 import io.parley.testing.SocketFleet;
+import io.parley.testing.TestPostgres;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -37,7 +38,7 @@ public final class StormLoad {
   public static void main(String[] args) throws Exception {
     int perNode = Integer.parseInt(args[0]);
     int storms = Integer.parseInt(args[1]);
-    Map<String, String> env = new HashMap<>(quietNodes());
+    Map<String, String> env = new HashMap<>(nodeEnv());
     List<String> jvm = new ArrayList<>(List.of("-Xmx512m"));
     for (int i = 2; i < args.length; i++) {
       if (args[i].startsWith("-J")) jvm.add(args[i].substring(2));
@@ -110,15 +111,15 @@ public final class StormLoad {
   }
 
   /**
-   * Nodes that log warnings only, and never close an idle test socket (the test's sockets answer
-   * no pings; pekko-http's own idle timeout would close them after two minutes).
+   * Nodes that log warnings only and never close an idle test socket (the test's sockets answer no
+   * pings), with their room log in a new database of the test PostgreSQL.
    */
-  static Map<String, String> quietNodes() {
+  static Map<String, String> nodeEnv() {
     return Map.of(
         "PARLEY_LOG_LEVEL", "WARN",
         "PARLEY_PING_INTERVAL", "9m",
         "PARLEY_IDLE_TIMEOUT", "10m",
-        "PARLEY_HTTP_IDLE_TIMEOUT", "15m");
+        "PARLEY_DB_URL", TestPostgres.newDatabase());
   }
 
   /** Client i on node i % 3; the last quarter reuses users of the first half, on other nodes. */
