@@ -107,6 +107,13 @@ ready() { curl -fs -o /dev/null --max-time 2 "http://$(ip "$1"):8080/ready"; }
 start_node() {
   local n=$1
   if alive "$n"; then echo "node$n already running (pid $(pid_of "$n"))"; return; fi
+  # another process on the port would answer for the node (and the node would exit): a single
+  # node started with `java -jar target/parley.jar` listens on 0.0.0.0:8080, every address
+  if curl -s -o /dev/null --max-time 2 "http://$(ip "$n"):8080/"; then
+    echo "$(ip "$n"):8080 is taken by another process (a node started with java -jar target/parley.jar" \
+      "listens on every address): stop it first" >&2
+    exit 1
+  fi
   mkdir -p "$DIR"
   # shellcheck disable=SC2046
   env $(node_env "$n" | xargs) nohup java $JAVA_OPTS -jar "$JAR" >"$DIR/node$n.log" 2>&1 &

@@ -136,6 +136,7 @@ public final class RoomLog implements AutoCloseable {
       pool.close();
       throw new StoreException("cannot prepare the room log at " + settings.describe() + ": " + rootMessage(e), e);
     }
+    log.info("room log: {}", settings.describe());
     return new RoomLog(settings, pool);
   }
 
