@@ -35,7 +35,7 @@ import java.util.regex.Pattern;
  * alternate between them (A B, then B A, ...), so that a noisy neighbour hits all alike.
  *
  * <pre>
- * javac -cp bench/target/parley-bench.jar -d /tmp/wsperf/ab bench/results/wsperf/Ab.java
+ * javac -cp bench/target/parley-bench.jar -d /tmp/wsperf/ab bench/results/perf2/Ab.java
  * java -cp bench/target/parley-bench.jar:/tmp/wsperf/ab io.parley.bench.Ab --out DIR \
  *   --servers "A=/tmp/wsperf/a.jar;B=/tmp/wsperf/b.jar;go-hub=/tmp/wsperf/go-hub" \
  *   --scenarios fanout,idle --rates 1000,10000,40000,70000 --rounds 3
