@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.apache.pekko.actor.ActorPath;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -83,16 +84,21 @@ final class RoomStart {
 
   /** Says Hello to every reachable node and waits for their snapshots, or the timeout. */
   private Behavior<RoomActor.Command> gathering(RoomLog.Room log) {
-    Set<ActorRef<NodeRooms.RoomEvent>> waiting = new HashSet<>(site.nodes().get());
+    // by path: a node's NodeRooms found by its address has no uid, the one that answers has
+    // (refs of one actor compare unequal then, paths equal)
+    Set<ActorPath> waiting = new HashSet<>();
     NodeRooms.Hello hello = new NodeRooms.Hello(roomId, ctx.getSelf(), log.epoch());
-    waiting.forEach(node -> node.tell(hello));
+    for (ActorRef<NodeRooms.RoomEvent> node : site.nodes().get()) {
+      waiting.add(node.path());
+      node.tell(hello);
+    }
     List<RoomActor.Snapshot> snapshots = new ArrayList<>();
     if (waiting.isEmpty()) return run(log, snapshots);
     timers.startSingleTimer(RoomActor.GatherTimeout.INSTANCE, site.gatherTimeout());
     return Behaviors.receive(RoomActor.Command.class)
         .onMessage(RoomActor.Snapshot.class, snapshot -> {
           snapshots.add(snapshot);
-          waiting.remove(snapshot.node());
+          waiting.remove(snapshot.node().path());
           return waiting.isEmpty() ? run(log, snapshots) : Behaviors.same();
         })
         .onMessageEquals(RoomActor.GatherTimeout.INSTANCE, () -> {

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -90,6 +91,18 @@ class MultiNodeIT {
       ann.close();
       JsonNode left = ben.expect("user_left");
       assertThat(left.path("payload").path("id").asText()).isEqualTo("ann-x");
+    }
+  }
+
+  /**
+   * A new room says Hello to the NodeRooms of all three nodes and starts once each has sent its
+   * snapshot; the gather timeout is only for a node that cannot answer.
+   */
+  @Test
+  void aNewRoomStartsOnTheNodesSnapshotsWithoutWaitingForTheGatherTimeout() {
+    try (WsClient ann = connect(1, "ann-g")) {
+      LoggingTestKit.warn("no snapshot from").withOccurrences(0)
+          .expect(cluster.node(0).system(), () -> join(ann, "gathered"));
     }
   }
 
