@@ -70,7 +70,7 @@ final class PublishBench {
     Map<String, String> env = new HashMap<>(Map.of("PARLEY_JWT_SECRET", Runner.SECRET, "PARLEY_DEV_MODE", "off",
         "PARLEY_API_KEY", KEY));
 
-    env.put("PARLEY_DATA_DIR", out.resolve("publish-data").toAbsolutePath().toString());
+    // the one node's embedded store: a directory of its own, deleted when it stops (Servers)
     Servers.Server one = servers.startParley("parley", parleyJar, List.of(singleIp), Runner.HTTP_PORT,
         Runner.CLUSTER_PORT, serverJvm, "publish-node", env);
     try {
@@ -80,9 +80,9 @@ final class PublishBench {
     }
 
     if (cluster) {
-      try (LocalPostgres pg = LocalPostgres.start(out.resolve("publish-pg"), dbPort)) {
-        env.remove("PARLEY_DATA_DIR");
-        env.put("PARLEY_DB_URL", pg.url());
+      try (Postgres pg = Postgres.start(Path.of("/tmp/parley-bench-pg-" + dbPort), Runner.PG_HOST, dbPort,
+          out.resolve("pids"))) {
+        env.put("PARLEY_DB_URL", pg.createDatabase("publish"));
         env.put("PARLEY_DB_USER", "postgres");
         Servers.Server three = servers.startParley("parley-cluster", parleyJar, clusterIps, Runner.HTTP_PORT,
             Runner.CLUSTER_PORT, clusterJvm, "publish-cluster", env);
