@@ -17,9 +17,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * The 3-node cluster of scripts/cluster.sh (127.0.0.2-4, node N at 127.0.0.(N+1):8080), run as
@@ -42,10 +44,13 @@ public final class ScriptCluster implements AutoCloseable {
 
   /**
    * As {@link #start(Path)}, with {@code environment} added to the script's (and so to the
-   * nodes'), e.g. {@code PARLEY_API_KEY}.
+   * nodes'), e.g. {@code PARLEY_API_KEY}. The cluster starts empty: whatever an earlier run left
+   * in {@code runDir} (its PostgreSQL's rooms and idempotency keys, its logs) is stopped and deleted.
    */
   public static ScriptCluster start(Path runDir, Map<String, String> environment) throws Exception {
     ScriptCluster cluster = new ScriptCluster(runDir, environment);
+    cluster.run(Duration.ofMinutes(2), "stop");
+    deleteRecursively(runDir);
     Runtime.getRuntime().addShutdownHook(new Thread(cluster::close));
     try {
       cluster.run(Duration.ofMinutes(3), "start");
@@ -70,6 +75,13 @@ public final class ScriptCluster implements AutoCloseable {
       throw new AssertionError("cluster.sh " + String.join(" ", args) + " timed out:\n" + output);
     }
     assertThat(process.exitValue()).as("cluster.sh %s:%n%s", String.join(" ", args), output).isZero();
+  }
+
+  private static void deleteRecursively(Path dir) throws IOException {
+    if (!Files.exists(dir)) return;
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) Files.delete(path);
+    }
   }
 
   public static String host(int node) {
