@@ -17,6 +17,7 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriverException;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -131,8 +132,14 @@ public final class HeadlessChromium implements AutoCloseable {
   }
 
   /** A wait of up to {@link #WAIT} that ignores nothing: a failing condition shows its message. */
+  /**
+   * Waits up to {@code WAIT}, asking again every 50 ms; a condition that read an element the page
+   * has just re-rendered (a message whose status changed) is asked again, not failed.
+   */
   public WebDriverWait waiting() {
-    return new WebDriverWait(driver, WAIT, Duration.ofMillis(50));
+    WebDriverWait wait = new WebDriverWait(driver, WAIT, Duration.ofMillis(50));
+    wait.ignoring(StaleElementReferenceException.class);
+    return wait;
   }
 
   public void open(String url) {
