@@ -33,13 +33,7 @@ class ConnectStormIT {
   static void start() throws Exception {
     cluster = new ProcessCluster(StormLoad.HOSTS, StormLoad.nodeEnv(), List.of("-Xmx512m"),
         Path.of("target/connect-storm-it"));
-    for (int i = 0; i < cluster.size(); i++) {
-      cluster.startNext();
-      kit.createTestProbe().awaitAssert(Duration.ofMinutes(1), Duration.ofMillis(500), () -> {
-        assertThat(cluster.ready()).as("every node ready").isTrue();
-        return null;
-      });
-    }
+    cluster.startAll(kit.createTestProbe(), Duration.ofMinutes(1));
     fleet = StormLoad.fleet(SOCKETS_PER_NODE);
   }
 
@@ -52,12 +46,7 @@ class ConnectStormIT {
 
   /** Waits until every node says the fleet's counts; returns how long that took. */
   private static long exactCounts(int users, long sockets) {
-    long start = System.nanoTime();
-    kit.createTestProbe().awaitAssert(SETTLE, Duration.ofMillis(50), () -> {
-      assertThat(cluster.countsAre(cluster.nodes(), users, sockets)).as("every node's count exact").isTrue();
-      return null;
-    });
-    return (System.nanoTime() - start) / 1_000_000;
+    return cluster.awaitCounts(kit.createTestProbe(), cluster.nodes(), users, sockets, SETTLE);
   }
 
   @Test

@@ -12,6 +12,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 
 /**
  * Not a test: the connect storm of issue 15 at a size of one's choosing, on 127.0.0.31-33, to
@@ -32,6 +34,7 @@ public final class StormLoad {
   static final List<String> HOSTS = List.of("127.0.0.31", "127.0.0.32", "127.0.0.33");
   static final int PARALLEL = 200;
   private static final Duration WARM_UP = Duration.ofSeconds(10);
+  private static final Duration EXACT_WITHIN = Duration.ofMinutes(1);
 
   private StormLoad() {}
 
@@ -45,25 +48,26 @@ public final class StormLoad {
       else env.put(args[i].substring(0, args[i].indexOf('=')), args[i].substring(args[i].indexOf('=') + 1));
     }
     System.out.printf("storm: %d sockets per node, env %s, jvm %s%n", perNode, env, jvm);
+    ActorTestKit kit = ActorTestKit.create("StormLoad");
+    TestProbe<Void> probe = kit.createTestProbe();
     try (ProcessCluster cluster = new ProcessCluster(HOSTS, env, jvm, Path.of("target/storm-load"));
         SocketFleet fleet = fleet(perNode)) {
-      for (int i = 0; i < cluster.size(); i++) {
-        cluster.startNext();
-        while (!cluster.ready()) Thread.sleep(200);
-      }
-      Thread.sleep(WARM_UP.toMillis());
+      cluster.startAll(probe, Duration.ofMinutes(1));
+      Thread.sleep(WARM_UP.toMillis()); // JIT and GC settle: a measured pause, not a wait for a state
       Detector detector = new Detector(cluster);
       System.out.printf("started: %s%n", detector.since());
       int users = distinctUsers(fleet);
       long sockets = fleet.clients().size();
       SocketFleet.Round fill = fleet.connectAll(PARALLEL, Duration.ofMinutes(10));
       System.out.printf("fill: %s; counts exact after %d ms; closed by server %d; %s%n",
-          fill, exactAfter(cluster, cluster.nodes(), users, sockets), fleet.closedByServer(), detector.since());
+          fill, cluster.awaitCounts(probe, cluster.nodes(), users, sockets, EXACT_WITHIN), fleet.closedByServer(),
+          detector.since());
       for (int i = 0; i < storms; i++) {
         fleet.dropAll();
         SocketFleet.Round storm = fleet.connectAll(PARALLEL, Duration.ofMinutes(10));
         System.out.printf("storm: %s; counts exact after %d ms; closed by server %d; %s%n",
-            storm, exactAfter(cluster, cluster.nodes(), users, sockets), fleet.closedByServer(), detector.since());
+            storm, cluster.awaitCounts(probe, cluster.nodes(), users, sockets, EXACT_WITHIN), fleet.closedByServer(),
+            detector.since());
       }
 
       NodeProcess third = cluster.nodes().get(2);
@@ -73,9 +77,11 @@ public final class StormLoad {
       survivors.forEach(client -> left.add(client.user()));
       long killedAt = System.nanoTime();
       third.kill();
-      long removed = exactAfter(cluster, cluster.nodes().subList(0, 2), left.size(), survivors.size());
+      cluster.awaitCounts(probe, cluster.nodes().subList(0, 2), left.size(), survivors.size(), EXACT_WITHIN);
       System.out.printf("kill -9 of node 3: survivors exact without its users after %d ms%n",
-          removed < 0 ? -1 : (System.nanoTime() - killedAt) / 1_000_000);
+          (System.nanoTime() - killedAt) / 1_000_000);
+    } finally {
+      kit.shutdownTestKit();
     }
   }
 
@@ -137,23 +143,5 @@ public final class StormLoad {
     Set<String> users = new HashSet<>();
     fleet.clients().forEach(client -> users.add(client.user()));
     return users.size();
-  }
-
-  /** Milliseconds until every node says these counts (polled every 50 ms, at most a minute). */
-  static long exactAfter(ProcessCluster cluster, List<NodeProcess> nodes, int users, long sockets)
-      throws InterruptedException {
-    long start = System.nanoTime();
-    long deadline = start + Duration.ofMinutes(1).toNanos();
-    while (!cluster.countsAre(nodes, users, sockets)) {
-      if (System.nanoTime() > deadline) {
-        for (NodeProcess node : nodes) {
-          System.out.printf("  %s says %s, expected %d users and %d sockets%n",
-              node.host(), ProcessCluster.online(node), users, sockets);
-        }
-        return -1;
-      }
-      Thread.sleep(50);
-    }
-    return (System.nanoTime() - start) / 1_000_000;
   }
 }

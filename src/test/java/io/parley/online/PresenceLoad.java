@@ -1,5 +1,7 @@
 package io.parley.online;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.sun.management.OperatingSystemMXBean;
 import com.sun.management.ThreadMXBean;
 import com.typesafe.config.Config;
@@ -9,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
@@ -51,6 +54,7 @@ public final class PresenceLoad {
         }
       }
       System.out.printf("3 nodes, %d users per node, trackers %s%n", usersPerNode, trackers);
+      // the idle phases are measurement windows: CPU over a fixed time in which nothing is sent
       measure("idle, nobody connected", () -> Thread.sleep(PHASE.toMillis()));
 
       long start = System.nanoTime();
@@ -77,7 +81,7 @@ public final class PresenceLoad {
               nodes.get(n).tell(new OnlineTracker.Connected(user));
             }
           }
-          Thread.sleep(1000);
+          Thread.sleep(1000); // paces the churn: one burst of churnPerSecond per second
         }
       });
       if (trackers) {
@@ -117,33 +121,28 @@ public final class PresenceLoad {
     for (ActorSystem<Void> system : systems) {
       Cluster.get(system).manager().tell(Join.create(Cluster.get(systems.get(0)).selfMember().address()));
     }
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (!systems.stream().allMatch(s -> Cluster.get(s).state().members().size() == size
-        && java.util.stream.StreamSupport.stream(Cluster.get(s).state().getMembers().spliterator(), false)
-            .allMatch(member -> member.status() == MemberStatus.up()))) {
-      if (System.nanoTime() > deadline) throw new IllegalStateException("cluster did not form");
-      Thread.sleep(100);
-    }
+    ActorTestKit.create(systems.get(0)).createTestProbe().awaitAssert(Duration.ofSeconds(60), () -> {
+      for (ActorSystem<Void> system : systems) {
+        assertThat(Cluster.get(system).state().getMembers()).as("cluster formed")
+            .hasSize(size).allMatch(member -> member.status() == MemberStatus.up());
+      }
+      return null;
+    });
     return systems;
   }
 
   private static void awaitCounts(List<ActorSystem<Void>> systems, List<ActorRef<OnlineTracker.Command>> nodes,
-      int users, long connections, Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      boolean exact = true;
-      for (int n = 0; n < nodes.size() && exact; n++) {
+      int users, long connections, Duration timeout) {
+    ActorTestKit.create(systems.get(0)).createTestProbe().awaitAssert(timeout, Duration.ofMillis(20), () -> {
+      for (int n = 0; n < nodes.size(); n++) {
         OnlineTracker.Online online = AskPattern.<OnlineTracker.Command, OnlineTracker.Online>ask(
                 nodes.get(n), OnlineTracker.Get::new, Duration.ofSeconds(10), systems.get(n).scheduler())
-            .toCompletableFuture().get();
-        exact = online.users() == users && online.connections() == connections;
-        if (!exact && System.nanoTime() > deadline) {
-          throw new IllegalStateException("node " + n + " still at " + online);
-        }
+            .toCompletableFuture().join();
+        assertThat(online.users() == users && online.connections() == connections)
+            .as("node %d at %s, expected %d users and %d connections", n, online, users, connections).isTrue();
       }
-      if (exact) return;
-      Thread.sleep(20);
-    }
+      return null;
+    });
   }
 
   private interface Phase {

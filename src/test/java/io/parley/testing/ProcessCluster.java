@@ -1,16 +1,20 @@
 package io.parley.testing;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 
 /**
  * Node processes forming one cluster, node {@code i} on {@code hosts.get(i)} with HTTP on
@@ -39,6 +43,33 @@ public final class ProcessCluster implements AutoCloseable {
     this.jvmArgs = jvmArgs;
     this.logDir = logDir;
     Runtime.getRuntime().addShutdownHook(new Thread(this::killAll));
+  }
+
+  /** Starts every node in turn, each once the ones before it are ready (at most {@code perNode} each). */
+  public void startAll(TestProbe<?> probe, Duration perNode) throws IOException {
+    for (int i = 0; i < size(); i++) {
+      startNext();
+      probe.awaitAssert(perNode, Duration.ofMillis(200), () -> {
+        assertThat(ready()).as("every node ready").isTrue();
+        return null;
+      });
+    }
+  }
+
+  /**
+   * Waits (at most {@code within}) until every node of {@code of} answers exactly these counts;
+   * returns how many milliseconds that took.
+   */
+  public long awaitCounts(TestProbe<?> probe, List<NodeProcess> of, int users, long connections, Duration within) {
+    long start = System.nanoTime();
+    probe.awaitAssert(within, Duration.ofMillis(50), () -> {
+      assertThat(countsAre(of, users, connections))
+          .as("every node's count exact (%d users, %d connections): %s", users, connections,
+              of.stream().map(ProcessCluster::online).toList())
+          .isTrue();
+      return null;
+    });
+    return (System.nanoTime() - start) / 1_000_000;
   }
 
   /** Starts the next node; wait until {@link #ready} before starting another. */
